@@ -1,0 +1,77 @@
+"""``python -m biopose_opensim.label``: OpenSim Scale + IK ground truth for one subject or a dataset.
+
+Examples::
+
+    python -m biopose_opensim.label --sample --out results/sample
+    python -m biopose_opensim.label --model M.osim --static S.trc --trials T1.trc T2.trc --out DIR --mass 72
+    python -m biopose_opensim.label --dataset ROOT --out DIR --workers 4
+
+See ``docs/label.md``. This module only parses arguments; the work is done by
+:func:`biopose_opensim.labeling.run.run_label`.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+from .cli import run_cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m biopose_opensim.label",
+        description="OpenSim ScaleTool + InverseKinematicsTool ground truth (scaled .osim, IK .mot, marker "
+        "errors, scale factors, report, training labels) for one subject or a dataset.",
+    )
+    src = p.add_argument_group("input (one subject)")
+    src.add_argument("--model", type=Path, help="generic OpenSim model (.osim); default: the shipped "
+                     "RajagopalLaiUhlrich2023.osim")
+    src.add_argument("--static", type=Path, help="static trial (.trc or .c3d) for scaling and marker placement")
+    src.add_argument("--trials", type=Path, nargs="+", help="motion trials (.trc or .c3d) for IK")
+    src.add_argument("--subject", help="subject name used in output names (default: the static file's stem, or "
+                     "the sample's name)")
+    src.add_argument("--mass", type=float, help="subject mass in kg")
+    src.add_argument("--height", type=float, help="subject height in m")
+    src.add_argument("--sample", action="store_true", help="label the shipped sample subject (Rajagopal walk)")
+    setup = p.add_argument_group("OpenSim setup")
+    setup.add_argument("--markers", type=Path, help="MarkerSet XML replacing the model's markers")
+    setup.add_argument("--scale-setup", type=Path, help="a lab's ScaleTool setup XML used as template")
+    setup.add_argument("--ik-setup", type=Path, help="a lab's InverseKinematicsTool setup XML used as template")
+    setup.add_argument("--accuracy", type=float, help="IK accuracy (default: IK setup's, else 1e-6)")
+    setup.add_argument("--static-pose", metavar="zero|FILE.mot",
+                       help="prescribe the static pose during marker placement")
+    setup.add_argument("--static-window", type=float, nargs=2, metavar=("START", "END"),
+                       help="static window in s (default: Scale setup's time range, else found automatically)")
+    setup.add_argument("--time-range", type=float, nargs=2, metavar=("START", "END"),
+                       help="IK time range in s for every trial (default: IK setup's range, else whole trial)")
+    setup.add_argument("--max-gap", type=float, help="interpolate marker gaps up to this many s (default 0.1)")
+    setup.add_argument("--config", type=Path, help="label configuration TOML (flags override it)")
+    ds = p.add_argument_group("dataset")
+    ds.add_argument("--dataset", type=Path, metavar="ROOT", help="label every subject under ROOT")
+    ds.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
+    ds.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask distributed scheduler address")
+    ds.add_argument("--layout", choices=("auto", "folders", "movi"), default="auto", help="dataset layout")
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, required=True, help="output folder")
+    out.add_argument("--overwrite", action="store_true", help="replace results already in --out")
+    out.add_argument("-v", "--verbose", action="count", default=0, help="more console output")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .labeling.run import run_label
+
+    return run_cli(lambda: run_label(
+        out=args.out, model=args.model, static=args.static, trials=args.trials, subject=args.subject,
+        mass=args.mass, height=args.height, sample=args.sample, markers=args.markers,
+        scale_setup=args.scale_setup, ik_setup=args.ik_setup, accuracy=args.accuracy,
+        static_pose=args.static_pose, static_window=args.static_window, time_range=args.time_range,
+        max_gap=args.max_gap, config=args.config, dataset=args.dataset, workers=args.workers,
+        scheduler=args.scheduler, layout=args.layout, overwrite=args.overwrite, verbosity=args.verbose,
+    ))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

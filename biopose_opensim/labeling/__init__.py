@@ -1,0 +1,25 @@
+"""OpenSim ground truth: Scale + IK labelling of one subject (``subject``) or a dataset (``dataset``)."""
+from .config import DEFAULT_ACCURACY, LabelConfig
+from .subject import (
+    PreparedSubject,
+    SubjectResult,
+    SubjectSpec,
+    TrialResult,
+    finish_subject,
+    label_subject,
+    label_trial,
+    prepare_subject,
+)
+
+__all__ = [
+    "DEFAULT_ACCURACY",
+    "LabelConfig",
+    "PreparedSubject",
+    "SubjectResult",
+    "SubjectSpec",
+    "TrialResult",
+    "finish_subject",
+    "label_subject",
+    "label_trial",
+    "prepare_subject",
+]

@@ -1,0 +1,105 @@
+"""Entry point behind ``python -m biopose_opensim.label``: resolve the configuration and label.
+
+Precedence of settings: command-line flags > ``--config`` TOML > the sample's ``subject.toml`` (with
+``--sample``) > :class:`~biopose_opensim.labeling.config.LabelConfig` defaults.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from ..cli import setup_logging
+from ..errors import ConfigError
+from .config import LabelConfig
+from .subject import SubjectSpec, label_subject
+
+log = logging.getLogger(__name__)
+
+#: Name of the log file written into the output folder.
+LOG_NAME = "label.log"
+
+
+def run_label(
+    out: Path,
+    model: Path | None = None,
+    static: Path | None = None,
+    trials: Sequence[Path] | None = None,
+    subject: str | None = None,
+    mass: float | None = None,
+    height: float | None = None,
+    sample: bool = False,
+    markers: Path | None = None,
+    scale_setup: Path | None = None,
+    ik_setup: Path | None = None,
+    accuracy: float | None = None,
+    static_pose: str | None = None,
+    static_window: Sequence[float] | None = None,
+    time_range: Sequence[float] | None = None,
+    max_gap: float | None = None,
+    config: Path | None = None,
+    dataset: Path | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    layout: str = "auto",
+    overwrite: bool = False,
+    verbosity: int = 0,
+) -> int:
+    """Label one subject (``static`` + ``trials``, or ``sample``) or a dataset (``dataset``) into ``out``.
+
+    Returns the exit status (0). Bad input raises a :class:`~biopose_opensim.errors.BioposeError`.
+    """
+    out = Path(out)
+    modes = [bool(sample), dataset is not None, static is not None or bool(trials)]
+    if sum(modes) != 1:
+        raise ConfigError("give exactly one of --sample, --dataset ROOT, or --static S.trc --trials T.trc ...")
+    setup_logging(verbosity, log_file=_log_file(out))
+
+    cfg = LabelConfig.from_toml(config) if config is not None else LabelConfig()
+    spec: SubjectSpec | None = None
+    if sample:
+        from .sample import sample_subject
+
+        spec, sample_overrides = sample_subject()
+        cfg = cfg.with_overrides(**{k: v for k, v in sample_overrides.items() if _is_default(cfg, k, config)})
+    cfg = cfg.with_overrides(
+        model=model, markers=markers, scale_setup=scale_setup, ik_setup=ik_setup, accuracy=accuracy,
+        static_pose=static_pose, static_window=tuple(static_window) if static_window else None,
+        time_range=tuple(time_range) if time_range else None, max_gap=max_gap,
+    )
+
+    if dataset is not None:
+        if subject or mass is not None or height is not None:
+            raise ConfigError("--subject, --mass and --height are per subject; in dataset mode give them in each "
+                              "subject's subject.toml")
+        from .dataset import label_dataset
+
+        cfg = cfg.with_overrides(mass=None, height=None)
+        label_dataset(dataset, out, cfg, workers=workers, scheduler=scheduler, overwrite=overwrite, layout=layout)
+        return 0
+
+    if workers is not None or scheduler is not None:
+        raise ConfigError("--workers and --scheduler apply to --dataset only")
+    if spec is None:
+        if static is None or not trials:
+            raise ConfigError("one subject needs --static S.trc and --trials T1.trc [T2.trc ...]")
+        spec = SubjectSpec(name=subject or Path(static).stem, static=Path(static),
+                           trials=tuple(Path(t) for t in trials), mass=mass, height=height)
+    else:
+        spec = SubjectSpec(name=subject or spec.name, static=spec.static, trials=spec.trials,
+                           mass=mass if mass is not None else spec.mass,
+                           height=height if height is not None else spec.height, sex=spec.sex)
+    result = label_subject(spec, cfg, out, overwrite=overwrite, progress=True)
+    log.info("labelled %s: %d trial(s) -> %s (report %s)", result.name, len(result.trials), out, result.report)
+    return 0
+
+
+def _log_file(out: Path) -> Path:
+    return out / LOG_NAME
+
+
+def _is_default(cfg: LabelConfig, key: str, config: Path | None) -> bool:
+    """True when ``key`` was not set by a --config file (so the sample's own value applies)."""
+    if config is None:
+        return True
+    return getattr(cfg, key) == getattr(LabelConfig(), key)
