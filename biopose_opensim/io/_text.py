@@ -1,0 +1,95 @@
+"""Helpers shared by the text readers (TRC, MOT/STO): reading lines and parsing numeric tables.
+
+Numeric tables are parsed in one vectorised ``numpy`` conversion; only when that fails is the table scanned
+field by field to name the exact line and column at fault.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputFileError
+
+#: Field strings read as a missing value (besides the empty field).
+_MISSING = {"", "nan", "-nan", "+nan", "na", "n/a", "null"}
+
+
+def read_lines(path: str | Path, what: str) -> tuple[Path, list[str]]:
+    """Return ``path`` and its lines (line endings stripped).
+
+    Raises:
+        InputFileError: the file is missing, is a folder, cannot be read, or is empty.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, f"{what} file not found")
+    if path.is_dir():
+        raise InputFileError(path, f"expected a {what} file, found a folder")
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read {what} file ({exc.strerror or exc})") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # headers of old files may hold Windows paths in a local code page
+    lines = text.splitlines()
+    if not any(line.strip() for line in lines):
+        raise InputFileError(path, f"{what} file is empty")
+    return path, lines
+
+
+def split_fields(line: str) -> list[str]:
+    """Split a data line on tabs (keeping empty fields), or on any whitespace when it holds no tab."""
+    if "\t" in line:
+        return line.split("\t")
+    return line.split()
+
+
+def parse_table(
+    path: Path,
+    rows: Sequence[list[str]],
+    line_numbers: Sequence[int],
+    n_cols: int,
+    describe_column: Callable[[int], str],
+) -> np.ndarray:
+    """Convert rows of string fields to a ``(len(rows), n_cols)`` float64 array.
+
+    Rows shorter than ``n_cols`` are padded with NaN; empty fields and ``NaN`` spellings become NaN.
+    The caller has already rejected rows longer than ``n_cols``.
+
+    Raises:
+        InputFileError: a field is not a number; the message names the line and ``describe_column(col)``.
+    """
+    padded = []
+    for fields in rows:
+        cleaned = [f if f.strip().lower() not in _MISSING else "nan" for f in fields]
+        if len(cleaned) < n_cols:
+            cleaned.extend(["nan"] * (n_cols - len(cleaned)))
+        padded.append(cleaned)
+    if not padded:
+        return np.empty((0, n_cols), dtype=np.float64)
+    try:
+        return np.array(padded, dtype=np.float64)
+    except ValueError:
+        pass
+    # Slow path, only to name the offending field.
+    for fields, line_no in zip(padded, line_numbers):
+        for col, field in enumerate(fields):
+            try:
+                float(field)
+            except ValueError:
+                raise InputFileError(
+                    path, f"{describe_column(col)}: expected a number, found {field.strip()!r}", line=line_no
+                ) from None
+    raise InputFileError(path, "could not parse the numeric data")  # pragma: no cover - unreachable
+
+
+def trim_trailing_empty(fields: list[str], keep: int) -> list[str]:
+    """Drop empty fields at the end of ``fields`` beyond the first ``keep`` (trailing tabs are common)."""
+    end = len(fields)
+    while end > keep and not fields[end - 1].strip():
+        end -= 1
+    return fields[:end]
