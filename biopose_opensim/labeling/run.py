@@ -75,8 +75,9 @@ def run_label(
         from .dataset import label_dataset
 
         cfg = cfg.with_overrides(mass=None, height=None)
-        label_dataset(dataset, out, cfg, workers=workers, scheduler=scheduler, overwrite=overwrite, layout=layout)
-        return 0
+        summary = label_dataset(dataset, out, cfg, workers=workers, scheduler=scheduler, overwrite=overwrite,
+                                layout=layout)
+        return summary.exit_code  # 1 when any subject or trial failed (listed in OUT/summary.json)
 
     if workers is not None or scheduler is not None:
         raise ConfigError("--workers and --scheduler apply to --dataset only")

@@ -1,0 +1,394 @@
+"""Dataset mode of ``label``: every subject of a dataset, on a local process pool or a Dask cluster.
+
+Two phases over a dataset found by :mod:`.layout` (BML-MoVi files are first converted by :mod:`.movi`):
+
+1. scale every subject (:func:`.subject.prepare_subject`), in parallel over subjects;
+2. IK every trial (:func:`.subject.label_trial`), in parallel over trials, the unit of parallelism;
+
+then each subject's report (:func:`.subject.finish_subject`), and for the dataset ``OUT/summary.json`` (per subject,
+per trial: status ``done``/``skipped``/``failed``, reason, marker RMS, seconds) and ``OUT/report.md``.
+
+Resume: a subject scaled by an earlier run with the same inputs and settings is not scaled again (its
+:class:`.subject.PreparedSubject` is kept in ``OUT/<subject>/.prepared.pkl`` with a fingerprint of the static
+trial, the subject's values and the settings), and finished trials are skipped, unless ``overwrite``. If the
+inputs or settings of a scaled subject changed, that subject fails with a reason asking for ``--overwrite``:
+existing results are never replaced silently.
+
+Failures: one failing subject or trial never stops the batch; it is listed with its reason, and
+:attr:`DatasetSummary.exit_code` is 1 when anything failed.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+import math
+import pickle
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..distributed import Task, TaskOutcome, run_tasks
+from ..errors import ConfigError
+from . import movi as _movi
+from .config import LabelConfig
+from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
+from .subject import PreparedSubject, SubjectSpec, TrialResult, finish_subject, label_trial, prepare_subject
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FORMAT = "biopose_opensim.label.dataset/1"
+STATE_FILE = ".prepared.pkl"
+MOVI_DIR = "_movi"
+#: length (s) of the stillest stretch of a MoVi capture written as its static trial
+MOVI_STATIC_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """One trial of a dataset run.
+
+    Attributes:
+        subject, name: subject and trial names (trial name = file stem).
+        file: the trial file.
+        status: ``"done"`` (labelled in this run), ``"skipped"`` (finished earlier, kept) or ``"failed"``.
+        reason: why it failed (``"<ExceptionType>: <message>"``), else None.
+        rms_error: marker RMS error over frames and markers, m (None when failed).
+        max_error: largest marker error, m (None when failed).
+        n_frames: frames labelled (0 when failed).
+        seconds: wall-clock time of the task in this run, s.
+        ik_mot: the IK motion written (None when failed).
+    """
+
+    subject: str
+    name: str
+    file: Path
+    status: str
+    reason: str | None = None
+    rms_error: float | None = None
+    max_error: float | None = None
+    n_frames: int = 0
+    seconds: float = 0.0
+    ik_mot: Path | None = None
+
+
+@dataclass(frozen=True)
+class SubjectSummary:
+    """One subject of a dataset run. ``status``: ``"done"`` (scaled in this run), ``"skipped"`` (scaled earlier,
+    reused) or ``"failed"`` (``reason`` says why; its trials are failed too). ``static_rms`` in m."""
+
+    name: str
+    status: str
+    reason: str | None
+    seconds: float
+    out_dir: Path
+    scaled_model: Path | None
+    static_rms: float | None
+    trials: tuple[TrialSummary, ...]
+    report: Path | None = None
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """Result of :func:`label_dataset`; also written as ``summary_json`` and ``report``."""
+
+    root: Path
+    out: Path
+    layout: str
+    backend: str
+    workers: int
+    seconds: float
+    subjects: tuple[SubjectSummary, ...]
+    summary_json: Path
+    report: Path
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """``{"subjects": {status: n}, "trials": {status: n}}`` for statuses done, skipped, failed."""
+        subj = {s: 0 for s in ("done", "skipped", "failed")}
+        trials = dict(subj)
+        for s in self.subjects:
+            subj[s.status] += 1
+            for t in s.trials:
+                trials[t.status] += 1
+        return {"subjects": subj, "trials": trials}
+
+    @property
+    def n_failed(self) -> int:
+        """Failed subjects, plus failed trials and failed reports of subjects that were scaled."""
+        n = 0
+        for s in self.subjects:
+            if s.status == "failed":
+                n += 1
+            else:
+                n += sum(t.status == "failed" for t in s.trials) + (s.reason is not None)
+        return n
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing failed, else 1."""
+        return 0 if self.n_failed == 0 else 1
+
+
+def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | None = None,
+                  scheduler: Any = None, overwrite: bool = False, layout: str = "auto",
+                  progress: bool = True) -> DatasetSummary:
+    """Label every subject of the dataset at ``root`` into ``out/<subject>/``; write ``summary.json``, ``report.md``.
+
+    Args:
+        root: dataset folder ("folders" layout, or BML-MoVi ``F_v3d_Subject_N.mat`` files).
+        out: output folder.
+        config: settings for every subject (a subject's ``subject.toml`` / XML files override them).
+        workers: local worker processes (default: CPU cores; 1 = serial, in this process).
+        scheduler: Dask scheduler address ``tcp://HOST:PORT``, a ``distributed.Client`` or a cluster.
+        overwrite: recompute everything instead of resuming.
+        layout: "auto", "folders" or "movi".
+        progress: tqdm progress bars.
+
+    Raises:
+        InputFileError: ``root`` missing or holding no subjects.
+        ConfigError: bad layout, workers or scheduler.
+    """
+    start = time.perf_counter()
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    root, out = Path(root), Path(out)
+    if layout not in LAYOUTS:
+        raise ConfigError(f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+    if layout == "auto":
+        layout = detect_layout(root)
+    out.mkdir(parents=True, exist_ok=True)
+    client, owned = _open_client(scheduler)
+    run = dict(workers=workers, scheduler=client, progress=progress)
+    try:
+        if layout == "movi":
+            found = _convert_movi(root, out, run, overwrite)
+        else:
+            found = discover(root, "folders")
+        log.info("dataset %s (%s): %d subjects, %d trials, %d invalid subject(s)", root, layout, len(found.subjects),
+                 sum(len(s.trials) for s in found.subjects), len(found.invalid))
+        atomic_write_text(out / "label_config.toml", config.to_toml())
+
+        prepared, subj_state, backend, n_workers = _scale_phase(found.subjects, config, out, overwrite, run)
+        trial_out, backend2, n2 = _ik_phase(found.subjects, prepared, overwrite, run)
+        reports = _report_phase(prepared, trial_out, run)
+    finally:
+        if owned:
+            client.close()
+
+    subjects = _summaries(found, out, prepared, subj_state, trial_out, reports)
+    summary = DatasetSummary(root, out, layout, backend2 or backend, max(n_workers, n2),
+                             time.perf_counter() - start, subjects, out / "summary.json", out / "report.md")
+    atomic_write_text(summary.summary_json, json.dumps(_summary_dict(summary, started, overwrite), indent=2) + "\n")
+    atomic_write_text(summary.report, _report_md(summary, started))
+    c = summary.counts()
+    log.info("dataset done in %.1f s: subjects %s; trials %s; summary %s", summary.seconds, c["subjects"],
+             c["trials"], summary.summary_json)
+    return summary
+
+
+# ---------------------------------------------------------------------------------------------- phases
+def _open_client(scheduler: Any):
+    """A Dask client opened once for all phases when ``scheduler`` is an address; else pass it through."""
+    if isinstance(scheduler, str):
+        from ..distributed import _dask_client
+
+        return _dask_client(scheduler)
+    return scheduler, False
+
+
+def _convert_movi(root: Path, out: Path, run: dict, overwrite: bool) -> DatasetLayout:
+    files = _movi.find_movi_files(root)
+    if not files:
+        raise ConfigError(f"--layout movi: no F_v3d_Subject_N.mat files in {root}")
+    names_file = root / _movi.MARKER_NAMES_FILE
+    names = _movi.read_marker_names(names_file) if names_file.is_file() else None
+    dest = out / MOVI_DIR
+    tasks = [Task(p.stem, _movi.convert_movi_subject, (p, dest, names, MOVI_STATIC_SECONDS, overwrite)) for p in files]
+    result = run_tasks(tasks, desc="convert MoVi", **run)
+    invalid = [InvalidSubject(o.key.replace("F_v3d_", ""), p, f"MoVi conversion failed: {o.error}")
+               for p, o in zip(files, result.outcomes) if not o.ok]
+    found = discover(dest, "folders") if any(o.ok for o in result.outcomes) else DatasetLayout(dest, "folders", ())
+    return DatasetLayout(root, "movi", found.subjects, tuple(invalid) + found.invalid)
+
+
+def _fingerprint(entry: SubjectEntry, config: LabelConfig) -> str:
+    """Hash of what a subject's scaling depends on: static trial, subject values, settings and their files."""
+
+    def stamp(p: Any) -> Any:
+        if isinstance(p, Path) and p.is_file():
+            st = p.stat()
+            return [str(p.resolve()), st.st_size, st.st_mtime_ns]
+        return str(p) if isinstance(p, Path) else p
+
+    cfg = {k: stamp(getattr(config, k)) for k in config.to_dict()}
+    if isinstance(config.static_pose, str) and config.static_pose != "zero":
+        cfg["static_pose"] = stamp(Path(config.static_pose))
+    blob = json.dumps({"version": __version__, "static": stamp(entry.static), "mass": entry.mass,
+                       "height": entry.height, "sex": entry.sex, "config": cfg}, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()
+
+
+def _load_state(path: Path) -> tuple[str, PreparedSubject] | None:
+    try:
+        fp, prepared = pickle.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # noqa: BLE001 - a stale or foreign state file is ignored
+        log.warning("%s: unreadable (%s); the subject will be scaled again", path, exc)
+        return None
+    return (fp, prepared) if isinstance(prepared, PreparedSubject) else None
+
+
+def _scale_phase(entries, config, out, overwrite, run):
+    """Scale subjects that need it; return prepared subjects, per-subject (status, reason, seconds), backend."""
+    prepared: dict[str, PreparedSubject] = {}
+    state: dict[str, tuple[str, str | None, float]] = {}
+    tasks, fps = [], {}
+    for e in entries:
+        cfg = e.config(config)
+        fp = _fingerprint(e, cfg)
+        old = None if overwrite else _load_state(out / e.name / STATE_FILE)
+        if old is not None and old[0] == fp and Path(old[1].scaled_model).is_file():
+            prepared[e.name] = old[1]
+            state[e.name] = ("skipped", None, 0.0)
+            continue
+        if old is not None and old[0] != fp:
+            state[e.name] = ("failed", "the static trial, subject values or settings changed since this subject was "
+                                       "scaled; rerun with --overwrite to recompute it", 0.0)
+            continue
+        spec = SubjectSpec(e.name, e.static, e.trials, e.mass, e.height, e.sex)
+        tasks.append(Task(e.name, prepare_subject, (spec, cfg, out / e.name, overwrite)))
+        fps[e.name] = fp
+    result = run_tasks(tasks, desc="scale", **run)
+    for o in result.outcomes:
+        if o.ok:
+            prepared[o.key] = o.value
+            atomic_write_bytes(out / o.key / STATE_FILE, pickle.dumps((fps[o.key], o.value)))
+            state[o.key] = ("done", None, o.seconds)
+        else:
+            state[o.key] = ("failed", str(o.error), o.seconds)
+    return prepared, state, result.backend, result.workers
+
+
+def _ik_phase(entries, prepared, overwrite, run):
+    tasks = [Task(f"{e.name}/{t.stem}", label_trial, (prepared[e.name], t, overwrite))
+             for e in entries if e.name in prepared for t in e.trials]
+    result = run_tasks(tasks, desc="IK", **run)
+    return result.by_key(), result.backend, result.workers
+
+
+def _report_phase(prepared, trial_out: dict[str, TaskOutcome], run) -> dict[str, TaskOutcome]:
+    tasks = []
+    for name, p in prepared.items():
+        results = [o.value for k, o in trial_out.items() if k.split("/", 1)[0] == name and o.ok]
+        if results:
+            tasks.append(Task(name, finish_subject, (p, results)))
+    return run_tasks(tasks, desc="reports", **run).by_key()
+
+
+# ---------------------------------------------------------------------------------------------- summary
+def _summaries(found: DatasetLayout, out: Path, prepared, subj_state, trial_out, reports) -> tuple[SubjectSummary, ...]:
+    rows: list[SubjectSummary] = []
+    for e in found.subjects:
+        status, reason, secs = subj_state[e.name]
+        trials = []
+        for t in e.trials:
+            o = trial_out.get(f"{e.name}/{t.stem}")
+            if o is None:
+                trials.append(TrialSummary(e.name, t.stem, t, "failed", f"subject not scaled: {reason}"))
+            elif not o.ok:
+                trials.append(TrialSummary(e.name, t.stem, t, "failed", str(o.error), seconds=o.seconds))
+            else:
+                r: TrialResult = o.value
+                trials.append(TrialSummary(e.name, t.stem, t, r.status, None, float(r.rms_error), float(r.max_error),
+                                           int(r.n_frames), o.seconds, Path(r.ik_mot)))
+        rep = reports.get(e.name)
+        report_path = None
+        if rep is not None and rep.ok:
+            report_path = Path(rep.value.report)
+        elif rep is not None and status != "failed":
+            reason = f"report failed: {rep.error}"
+        p = prepared.get(e.name)
+        rows.append(SubjectSummary(e.name, status, reason, secs, out / e.name, Path(p.scaled_model) if p else None,
+                                   p.static_rms if p else None, tuple(trials), report_path))
+    for bad in found.invalid:
+        rows.append(SubjectSummary(bad.name, "failed", bad.reason, 0.0, out / bad.name, None, None, ()))
+    return tuple(sorted(rows, key=lambda s: s.name))
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _rel(p: Path | None, base: Path) -> str | None:
+    if p is None:
+        return None
+    try:
+        return str(Path(p).resolve().relative_to(base.resolve()))
+    except ValueError:
+        return str(p)
+
+
+def _summary_dict(s: DatasetSummary, started: str, overwrite: bool) -> dict[str, Any]:
+    return {
+        "format": SUMMARY_FORMAT,
+        "root": str(s.root), "out": str(s.out), "layout": s.layout, "backend": s.backend, "workers": s.workers,
+        "overwrite": overwrite, "started": started, "seconds": round(s.seconds, 3),
+        "counts": s.counts(), "exit_code": s.exit_code,
+        "subjects": [{
+            "name": sub.name, "status": sub.status, "reason": sub.reason, "seconds": round(sub.seconds, 3),
+            "scaled_model": _rel(sub.scaled_model, s.out), "static_rms_m": _num(sub.static_rms),
+            "report": _rel(sub.report, s.out),
+            "trials": [{
+                "name": t.name, "file": str(t.file), "status": t.status, "reason": t.reason,
+                "marker_rms_m": _num(t.rms_error), "marker_max_m": _num(t.max_error), "frames": t.n_frames,
+                "seconds": round(t.seconds, 3), "ik_mot": _rel(t.ik_mot, s.out),
+            } for t in sub.trials],
+        } for sub in s.subjects],
+    }
+
+
+def _mm(x: float | None) -> str:
+    return "" if x is None or not math.isfinite(x) else f"{1000 * x:.1f}"
+
+
+def _report_md(s: DatasetSummary, started: str) -> str:
+    c = s.counts()
+    lines = [
+        "# Dataset labelling report",
+        "",
+        f"- dataset: `{s.root}` ({s.layout} layout)",
+        f"- started {started}, {s.seconds:.1f} s, {s.backend} back-end, {s.workers} worker(s)",
+        f"- subjects: {c['subjects']['done']} scaled, {c['subjects']['skipped']} reused, "
+        f"{c['subjects']['failed']} failed",
+        f"- trials: {c['trials']['done']} labelled, {c['trials']['skipped']} skipped (finished earlier), "
+        f"{c['trials']['failed']} failed",
+        f"- settings: `label_config.toml`; machine-readable results: `summary.json`",
+        "",
+        "| subject | status | trials done / skipped / failed | frames | marker RMS mean (mm) | marker max (mm) "
+        "| static RMS (mm) | report |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for sub in s.subjects:
+        ok = [t for t in sub.trials if t.status != "failed"]
+        n = {k: sum(t.status == k for t in sub.trials) for k in ("done", "skipped", "failed")}
+        frames = sum(t.n_frames for t in ok)
+        rms = (sum((t.rms_error or 0.0) * t.n_frames for t in ok) / frames) if frames else None
+        mx = max((t.max_error for t in ok if t.max_error is not None), default=None)
+        rep = f"[report]({_rel(sub.report, s.out)})" if sub.report else ""
+        lines.append(f"| {sub.name} | {sub.status} | {n['done']} / {n['skipped']} / {n['failed']} | {frames} "
+                     f"| {_mm(rms)} | {_mm(mx)} | {_mm(sub.static_rms)} | {rep} |")
+    failures = [(sub.name, None, sub.reason) for sub in s.subjects if sub.status == "failed"]
+    failures += [(sub.name, t.name, t.reason) for sub in s.subjects if sub.status != "failed"
+                 for t in sub.trials if t.status == "failed"]
+    failures += [(sub.name, None, sub.reason) for sub in s.subjects if sub.status != "failed" and sub.reason]
+    lines += ["", "## Failures", ""]
+    if failures:
+        lines += [f"- **{name}{'/' + trial if trial else ''}**: {reason}" for name, trial, reason in failures]
+        lines += ["", "The run's exit status is 1 because of these failures."]
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
