@@ -1,0 +1,28 @@
+"""Motions in OpenSim coordinate space: parametric activities and real kinematics templates.
+
+``generate_activity("walk", space, params)`` and ``template_motion(load_template(path, space), space, params)``
+both return a :class:`Motion` whose ``q`` (T, C) lies within the model's coordinate ranges, grounded on
+the floor, with per-subject variation from :func:`sample_params`.
+"""
+from .coordinates import CoordinateSpace, CoupledCoordinate
+from .motion import Motion
+from .params import DEFAULT_DURATION, ActivityParams, sample_params
+from .registry import ACTIVITIES, check_activity, generate_activity
+from .templates import GAIT2392_TO_MODEL, Template, TemplateMapping, load_template, template_motion
+
+__all__ = [
+    "ACTIVITIES",
+    "ActivityParams",
+    "CoordinateSpace",
+    "CoupledCoordinate",
+    "DEFAULT_DURATION",
+    "GAIT2392_TO_MODEL",
+    "Motion",
+    "Template",
+    "TemplateMapping",
+    "check_activity",
+    "generate_activity",
+    "load_template",
+    "sample_params",
+    "template_motion",
+]
