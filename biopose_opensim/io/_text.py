@@ -93,3 +93,20 @@ def trim_trailing_empty(fields: list[str], keep: int) -> list[str]:
     while end > keep and not fields[end - 1].strip():
         end -= 1
     return fields[:end]
+
+
+def check_increasing(path: Path, times: np.ndarray, line_numbers: Sequence[int], label: str) -> None:
+    """Raise if ``times`` is not strictly increasing (OpenSim's tables reject such files too).
+
+    Raises:
+        InputFileError: naming the first line whose time is not after the previous row's.
+    """
+    bad = np.flatnonzero(np.diff(times) <= 0)
+    if bad.size:
+        k = int(bad[0]) + 1
+        raise InputFileError(
+            path,
+            f"{label} {times[k]:.9g} is not after the previous row's {times[k - 1]:.9g}; "
+            f"times must increase strictly",
+            line=line_numbers[k],
+        )

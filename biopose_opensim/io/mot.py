@@ -24,7 +24,7 @@ import numpy as np
 
 from ..atomic import atomic_open
 from ..errors import CoordinateMismatchError, InputFileError
-from ._text import parse_table, read_lines, split_fields, trim_trailing_empty
+from ._text import check_increasing, parse_table, read_lines, split_fields, trim_trailing_empty
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,8 @@ def read_mot(path: str | Path) -> MotionData:
 
     Raises:
         InputFileError: missing/unreadable file, no ``endheader`` line, no ``time`` label, a row whose number of
-            values differs from the labels', or a non-numeric value (message names the file, line and column).
+            values differs from the labels', a non-numeric value, or times that do not increase strictly (the
+            message names the file, line and column).
     """
     path, lines = read_lines(path, "motion")
     end = next((i for i, line in enumerate(lines) if line.strip().lower() == "endheader"), None)
@@ -211,6 +212,7 @@ def read_mot(path: str | Path) -> MotionData:
     bad = np.flatnonzero(~np.isfinite(table[:, 0]))
     if bad.size:
         raise InputFileError(path, "time is missing or not finite", line=line_numbers[bad[0]])
+    check_increasing(path, table[:, 0], line_numbers, "time")
     if declared_rows is not None and declared_rows != len(rows):
         log.warning("%s: header declares %d rows but %d were read; using the data", path, declared_rows, len(rows))
     dupes = sorted({c for c in data_labels if data_labels.count(c) > 1})
@@ -253,6 +255,8 @@ def write_mot(path: str | Path, data: MotionData) -> Path:
         raise ValueError(f"motion name {name!r} cannot be written as a header line")
     if np.isinf(data.values).any() or not np.isfinite(data.times).all():
         raise ValueError("motion values must be finite or NaN, and times finite")
+    if np.any(np.diff(data.times) <= 0):
+        raise ValueError("times must increase strictly (OpenSim rejects motion files whose times do not)")
     T, N = data.values.shape
     if np.isnan(data.values).any():
         log.warning(
@@ -283,7 +287,7 @@ def write_coordinates_mot(
     times: np.ndarray,
     q: np.ndarray,
     coordinate_names: Sequence[str],
-    rotational: Sequence[bool] | np.ndarray,
+    rotational: Sequence[bool] | np.ndarray | Mapping[str, bool],
     name: str = "Coordinates",
 ) -> Path:
     """Write generalized coordinates as an OpenSim ``.mot``: rotational columns in degrees, ``inDegrees=yes``.
@@ -293,7 +297,8 @@ def write_coordinates_mot(
         times: ``(T,)`` seconds.
         q: ``(T, N)`` coordinate values, radians for rotational and metres for translational coordinates.
         coordinate_names: ``N`` names, exactly as in the ``.osim``.
-        rotational: ``(N,)`` bool, True where the coordinate is rotational (converted to degrees).
+        rotational: ``(N,)`` bool, True where the coordinate is rotational (converted to degrees); or a mapping
+            name -> bool holding every name.
         name: the file's name line.
 
     Returns:
@@ -302,6 +307,11 @@ def write_coordinates_mot(
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     q = np.asarray(q, dtype=np.float64)
     names = tuple(coordinate_names)
+    if isinstance(rotational, Mapping):
+        absent = [n for n in names if n not in rotational]
+        if absent:
+            raise CoordinateMismatchError(f"rotational flags missing for coordinate(s): {', '.join(absent)}")
+        rotational = [rotational[n] for n in names]
     rot = np.asarray(rotational, dtype=bool).reshape(-1)
     if q.ndim != 2 or q.shape != (times.shape[0], len(names)):
         raise ValueError(f"q must have shape (T, N) = ({times.shape[0]}, {len(names)}), got {q.shape}")

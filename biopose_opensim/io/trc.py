@@ -23,7 +23,7 @@ import numpy as np
 
 from ..atomic import atomic_open
 from ..errors import InputFileError
-from ._text import parse_table, read_lines, split_fields, trim_trailing_empty
+from ._text import check_increasing, parse_table, read_lines, split_fields, trim_trailing_empty
 from .markerdata import UNIT_SCALE, MarkerData, normalize_units
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,8 @@ def read_trc(path: str | Path) -> MarkerData:
     Raises:
         InputFileError: the file is missing or unreadable, a header line is missing or malformed, the units are
             unknown, a marker name is blank or repeated, a data row has more columns than ``2 + 3 * markers``,
-            or a value is not a number. The message names the file, the line and the column or marker.
+            a value is not a number, or times do not increase strictly. The message names the file, the line and
+            the column or marker.
     """
     path, lines = read_lines(path, "TRC")
     if not lines[0].strip().lower().startswith("pathfiletype"):
@@ -201,6 +202,7 @@ def read_trc(path: str | Path) -> MarkerData:
         bad = np.flatnonzero(~np.isfinite(table[:, col]))
         if bad.size:
             raise InputFileError(path, f"{what} is missing (column {col + 1}); every row needs one", line=line_numbers[bad[0]])
+    check_increasing(path, table[:, 1], line_numbers, "Time")
     frames = table[:, 0]
     if np.any(frames != np.round(frames)):
         bad = int(np.flatnonzero(frames != np.round(frames))[0])
@@ -251,6 +253,10 @@ def write_trc(path: str | Path, data: MarkerData, units: str = "mm") -> Path:
         raise ValueError("cannot write a TRC file with no markers")
     for name in data.marker_names:
         _check_name(name)
+    if np.isinf(data.positions).any() or not np.isfinite(data.times).all():
+        raise ValueError("positions must be finite or NaN, and times finite")
+    if np.any(np.diff(data.times) <= 0):
+        raise ValueError("times must increase strictly (OpenSim rejects TRC files whose times do not)")
     path = Path(path)
     scale = 1.0 / UNIT_SCALE[unit]
     dec = _DECIMALS[unit]

@@ -179,3 +179,15 @@ def test_first_label_not_time(tmp_path):
 
 def test_bad_in_degrees(tmp_path):
     check_error(mot(tmp_path, HEADER.replace("inDegrees=yes", "inDegrees=maybe") + "0\t1\t2\n"), "line 5", "'maybe'")
+
+
+def test_time_not_increasing(tmp_path):
+    check_error(mot(tmp_path, HEADER + "0.1\t1\t2\n0.05\t1\t2\n"), "line 9", "increase strictly")
+
+
+def test_rotational_flags_as_mapping(tmp_path):
+    q = np.array([[0.1, 0.2]])
+    out = write_coordinates_mot(tmp_path / "q.mot", [0.0], q, ("a", "b_tx"), {"a": True, "b_tx": False})
+    np.testing.assert_allclose(read_mot(out).values, [[np.degrees(0.1), 0.2]], rtol=1e-11)
+    with pytest.raises(CoordinateMismatchError, match="b_tx"):
+        write_coordinates_mot(tmp_path / "q.mot", [0.0], q, ("a", "b_tx"), {"a": True})

@@ -261,3 +261,50 @@ def test_write_rejects_unknown_units(tmp_path):
     data = MarkerData(("A",), np.zeros((1, 1, 3)), np.array([0.0]), 100.0, np.array([1]))
     with pytest.raises(ValueError, match="mm, cm or m"):
         write_trc(tmp_path / "a.trc", data, units="ft")
+
+
+def test_time_not_increasing(tmp_path):
+    rows = ["1\t0.01\t1\t2\t3\t4\t5\t6", "2\t0.01\t7\t8\t9\t10\t11\t12"]
+    check_error(write(tmp_path, trc_text(NAMES, rows)), InputFileError, "line 8", "increase strictly")
+
+
+# ---------------------------------------------------------------- layout variants
+def test_crlf_no_blank_line_and_space_separated_rows(tmp_path):
+    text = trc_text(NAMES, ["1 0.00 1 2 3 4 5 6", "2 0.01 7 8 9 10 11 12"]).replace("\n\n", "\n")
+    path = tmp_path / "crlf.trc"
+    path.write_bytes(text.replace("\n", "\r\n").encode())
+    data = read_trc(path)
+    assert data.marker_names == ("A", "B") and data.n_frames == 2
+    np.testing.assert_allclose(data.positions[1, 1], [0.010, 0.011, 0.012])
+
+
+def test_reads_file_written_by_opensim(tmp_path):
+    """OpenSim's own TRC writer (lower-case nan, OrigDataStartFrame 0, trailing tabs) reads back unchanged."""
+    osim = import_opensim()
+    table = osim.TimeSeriesTableVec3()
+    table.setColumnLabels(["A", "B"])
+    rows = [[(1.0, 2.0, 3.0), (np.nan, np.nan, np.nan)], [(4.0, 5.0, 6.0), (7.0, 8.0, 9.0)]]
+    for t, row in zip((0.0, 0.01), rows):
+        vec = osim.RowVectorVec3(2)
+        for k, v in enumerate(row):
+            vec[k] = osim.Vec3(*v)
+        table.appendRow(t, vec)
+    table.addTableMetaDataString("DataRate", "100")
+    table.addTableMetaDataString("Units", "mm")
+    osim.TRCFileAdapter().write(table, str(tmp_path / "os.trc"))
+    data = read_trc(tmp_path / "os.trc")
+    assert data.marker_names == ("A", "B") and data.rate == 100.0
+    np.testing.assert_allclose(data.positions[0, 0], [1e-3, 2e-3, 3e-3])
+    assert np.isnan(data.positions[0, 1]).all()
+    np.testing.assert_allclose(data.positions[1, 1], [7e-3, 8e-3, 9e-3])
+
+
+def test_write_rejects_inf_and_unsorted_times(tmp_path):
+    pos = np.zeros((2, 1, 3))
+    pos[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="finite"):
+        write_trc(tmp_path / "a.trc", MarkerData(("A",), pos, np.array([0.0, 0.01]), 100.0, np.array([1, 2])))
+    with pytest.raises(ValueError, match="increase"):
+        write_trc(tmp_path / "a.trc", MarkerData(("A",), np.zeros((2, 1, 3)), np.array([0.01, 0.0]), 100.0,
+                                                 np.array([1, 2])))
+    assert not (tmp_path / "a.trc").exists()
