@@ -63,18 +63,25 @@ def parse_table(
     Raises:
         InputFileError: a field is not a number; the message names the line and ``describe_column(col)``.
     """
+    if not rows:
+        return np.empty((0, n_cols), dtype=np.float64)
+    if all(len(fields) == n_cols for fields in rows):
+        try:  # fast path: complete rows, no empty fields (Python's float() reads nan/NaN and spaces itself)
+            return _reject_inf(path, np.array(rows, dtype=np.float64), line_numbers, describe_column)
+        except ValueError:
+            pass
     padded = []
     for fields in rows:
         cleaned = [f if f.strip().lower() not in _MISSING else "nan" for f in fields]
         if len(cleaned) < n_cols:
             cleaned.extend(["nan"] * (n_cols - len(cleaned)))
         padded.append(cleaned)
-    if not padded:
-        return np.empty((0, n_cols), dtype=np.float64)
     try:
-        return np.array(padded, dtype=np.float64)
+        table = np.array(padded, dtype=np.float64)
     except ValueError:
         pass
+    else:
+        return _reject_inf(path, table, line_numbers, describe_column)
     # Slow path, only to name the offending field.
     for fields, line_no in zip(padded, line_numbers):
         for col, field in enumerate(fields):
@@ -85,6 +92,14 @@ def parse_table(
                     path, f"{describe_column(col)}: expected a number, found {field.strip()!r}", line=line_no
                 ) from None
     raise InputFileError(path, "could not parse the numeric data")  # pragma: no cover - unreachable
+
+
+def _reject_inf(path: Path, table: np.ndarray, line_numbers: Sequence[int], describe_column) -> np.ndarray:
+    if np.isinf(table).any():
+        r, c = (int(v[0]) for v in np.nonzero(np.isinf(table)))
+        raise InputFileError(path, f"{describe_column(c)}: expected a finite number or NaN, found {table[r, c]}",
+                             line=line_numbers[r])
+    return table
 
 
 def trim_trailing_empty(fields: list[str], keep: int) -> list[str]:

@@ -308,3 +308,8 @@ def test_write_rejects_inf_and_unsorted_times(tmp_path):
         write_trc(tmp_path / "a.trc", MarkerData(("A",), np.zeros((2, 1, 3)), np.array([0.01, 0.0]), 100.0,
                                                  np.array([1, 2])))
     assert not (tmp_path / "a.trc").exists()
+
+
+def test_infinite_value(tmp_path):
+    rows = [GOOD_ROWS[0], "2\t0.01\t7\t8\t9\t10\t11\tinf"]
+    check_error(write(tmp_path, trc_text(NAMES, rows)), InputFileError, "line 8", "column 8", "'B'", "Z", "finite")
