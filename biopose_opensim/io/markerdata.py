@@ -13,7 +13,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from ..errors import MarkerMismatchError
+from ..errors import ConfigError, MarkerMismatchError
 
 log = logging.getLogger(__name__)
 
@@ -153,15 +153,15 @@ class MarkerData:
         """Frames with ``t0 <= time <= t1`` (seconds; a tolerance of 1e-6 of a frame period on both ends).
 
         Raises:
-            MarkerMismatchError: the window holds no frame (message names the trial's time range).
+            ConfigError: the window is empty or holds no frame (the message names the trial's time range).
         """
         if t1 < t0:
-            raise ValueError(f"window end {t1} s is before its start {t0} s")
+            raise ConfigError(f"time window end {t1:.6g} s is before its start {t0:.6g} s{_describe(self.source)}")
         eps = 1e-6 / self.rate
         keep = (self.times >= t0 - eps) & (self.times <= t1 + eps)
         if not keep.any():
             span = f"{self.times[0]:.6g}-{self.times[-1]:.6g} s" if self.n_frames else "no frames"
-            raise MarkerMismatchError(
+            raise ConfigError(
                 f"no frame between {t0:.6g} s and {t1:.6g} s{_describe(self.source)} (trial covers {span})"
             )
         return self._replace(

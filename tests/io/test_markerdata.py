@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biopose_opensim.errors import MarkerMismatchError
+from biopose_opensim.errors import ConfigError, MarkerMismatchError
 from biopose_opensim.io import MarkerData, read_trc
 
 
@@ -34,8 +34,10 @@ def test_window(walk):
     w = walk.window(1.0, 1.5)
     assert w.times[0] == pytest.approx(1.0) and w.times[-1] == pytest.approx(1.5)
     assert w.n_frames == 31 and w.frame_numbers[0] == walk.frame_numbers[60]
-    with pytest.raises(MarkerMismatchError, match=r"no frame between 7 s and 8 s.*0-2.5 s"):
+    with pytest.raises(ConfigError, match=r"no frame between 7 s and 8 s in .*subject01_walk1.trc \(trial covers 0-2.5 s\)"):
         walk.window(7.0, 8.0)
+    with pytest.raises(ConfigError, match="before its start"):
+        walk.window(1.0, 0.5)
 
 
 def test_rename(walk):

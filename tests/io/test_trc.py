@@ -96,6 +96,13 @@ def test_round_trip_and_opensim_loads_ours(data_dir, tmp_path, rel, units):
     scale = {"mm": 1e3, "cm": 1e2, "m": 1.0}[units]
     np.testing.assert_allclose(pos / scale, data.positions, rtol=0, atol=ROUND_TRIP_ATOL)
     np.testing.assert_allclose(times, data.times, rtol=0, atol=1e-9)
+    # MarkersReference (what the IK tool uses) converts our units to metres.
+    osim = import_opensim()
+    ref = osim.MarkersReference(str(out), osim.SetMarkerWeights())
+    table = ref.getMarkerTable()  # a view into `ref`, which must stay alive while it is used
+    for r in (0, data.n_frames // 2, data.n_frames - 1):
+        v = table.getRowAtIndex(r)[3]
+        np.testing.assert_allclose([v.get(0), v.get(1), v.get(2)], data.positions[r, 3], rtol=0, atol=ROUND_TRIP_ATOL)
 
 
 def test_nan_written_and_read_as_missing_by_opensim(data_dir, tmp_path):
