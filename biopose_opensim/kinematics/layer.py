@@ -1,0 +1,186 @@
+"""``OsimFK``: an OpenSim model as a differentiable, batched PyTorch forward-kinematics layer.
+
+Conventions (see ``docs/kinematics.md``):
+
+- ``q`` (..., n_coords): the model's *independent* coordinates in ``CoordinateSet`` order (the order of
+  ``.mot`` files), radians for rotations, metres for translations. Coordinates that a
+  ``CoordinateCouplerConstraint`` makes dependent (e.g. ``knee_angle_r_beta``) are not inputs: they are derived
+  as OpenSim does (``full_coordinates``). Locked coordinates *are* inputs: OpenSim holds them at their value,
+  so pass that value (``default_q()`` holds each coordinate's default); the layer uses whatever it is given.
+  Values outside a coordinate's range are not clamped (gradients stay informative); OpenSim would clamp
+  ``clamped`` coordinates when set through ``Coordinate.setValue``.
+- ``s`` (..., n_bodies, 3): per-body scale factors (x, y, z), ``body_names`` order, with OpenSim ScaleTool
+  (``Model::scale``) semantics: offset-frame translations and marker locations are scaled element-wise by their
+  base body's factors, and each ``CustomJoint`` translation function (except ``LinearFunction(1, 0)``) is
+  multiplied by ``axis . s_parent``. ``s=None`` is the unscaled model.
+- Outputs are in the ground frame (y up), metres: ``body_transforms`` (..., NB, 4, 4) body -> ground,
+  ``joint_centers`` (..., NJ, 3) each joint's child-frame origin, ``markers`` (..., M, 3).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import MarkerMismatchError
+from . import fk as fkmath
+from .landmarks import BONY_LANDMARKS
+from .tree import ROTATIONAL, ModelTree, load_model_tree
+
+
+@dataclass(frozen=True)
+class FKResult:
+    """Forward-kinematics outputs (ground frame, metres).
+
+    Attributes:
+        body_transforms: (..., NB, 4, 4) homogeneous transforms body frame -> ground, ``OsimFK.body_names`` order.
+        joint_centers: (..., NJ, 3) joint child-frame origins, ``OsimFK.joint_names`` order.
+        markers: (..., M, 3) marker positions, ``OsimFK.marker_names`` order.
+    """
+
+    body_transforms: torch.Tensor
+    joint_centers: torch.Tensor
+    markers: torch.Tensor
+
+    @property
+    def body_origins(self) -> torch.Tensor:
+        """(..., NB, 3) body-frame origins in ground."""
+        return self.body_transforms[..., :3, 3]
+
+    @property
+    def body_rotations(self) -> torch.Tensor:
+        """(..., NB, 3, 3) body -> ground rotations."""
+        return self.body_transforms[..., :3, :3]
+
+
+class OsimFK(nn.Module):
+    """Forward kinematics of one OpenSim model; build it with :meth:`from_osim`.
+
+    All parsed constants are buffers (they follow ``.to(device / dtype)``); ``forward`` is pure batched maths
+    over any leading batch shape, differentiable in ``q`` and ``s``.
+    """
+
+    def __init__(self, tree: ModelTree, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.tree = tree
+        self.plan = fkmath.compile_plan(tree)
+        for name, tensor in self.plan.tensors(dtype).items():
+            self.register_buffer(name, tensor, persistent=False)
+        indep = tree.independent_coordinates
+        self.coordinate_names: tuple[str, ...] = tuple(c.name for c in indep)
+        self.all_coordinate_names: tuple[str, ...] = tree.coordinate_names
+        self.dependent_coordinate_names: tuple[str, ...] = tree.dependent_coordinate_names
+        self.body_names: tuple[str, ...] = tree.body_names
+        self.marker_names: tuple[str, ...] = tree.marker_names
+        self.joint_names: tuple[str, ...] = tree.joint_names
+        self.register_buffer(
+            "coordinate_ranges", torch.tensor([c.range for c in indep], dtype=dtype).reshape(-1, 2), persistent=False
+        )
+        self.register_buffer(
+            "rotational", torch.tensor([c.motion_type == ROTATIONAL for c in indep], dtype=torch.bool), persistent=False
+        )
+        self.register_buffer("locked", torch.tensor([c.locked for c in indep], dtype=torch.bool), persistent=False)
+        self.register_buffer(
+            "default_values", torch.tensor([c.default_value for c in indep], dtype=dtype), persistent=False
+        )
+        self.landmark_names: tuple[str, ...] = tuple(n for n in BONY_LANDMARKS if n in self.marker_names)
+
+    # ------------------------------------------------------------------------------------------------------
+    @classmethod
+    def from_osim(
+        cls, path: str | Path, dtype: torch.dtype = torch.float32, marker_set: str | Path | None = None, device=None
+    ) -> "OsimFK":
+        """Build the layer from an ``.osim`` file (any OpenSim version; OpenSim reads and upgrades it).
+
+        Args:
+            path: the model.
+            dtype: float32 or float64 for the constants (and expected inputs).
+            marker_set: optional OpenSim MarkerSet XML replacing / adding markers (``Model::updateMarkerSet``).
+            device: where to put the layer.
+        """
+        module = cls(load_model_tree(path, marker_set=marker_set), dtype=dtype)
+        return module.to(device) if device is not None else module
+
+    @property
+    def n_coordinates(self) -> int:
+        return len(self.coordinate_names)
+
+    @property
+    def n_bodies(self) -> int:
+        return len(self.body_names)
+
+    def _consts(self) -> dict[str, torch.Tensor]:
+        return {name: getattr(self, name) for name in fkmath.TENSOR_NAMES}
+
+    def default_q(self, *batch: int) -> torch.Tensor:
+        """(*batch, n_coords) each independent coordinate's default value (locked ones at their locked value)."""
+        return self.default_values.expand(*batch, -1).clone()
+
+    def full_coordinates(self, q: torch.Tensor) -> torch.Tensor:
+        """(..., n_coords) independent -> (..., n_all) every model coordinate (``all_coordinate_names`` order)."""
+        self._check_q(q)
+        return fkmath.full_coordinates(q, self._consts(), self.plan.coupler_waves)
+
+    def independent_from_full(self, q_full: torch.Tensor) -> torch.Tensor:
+        """(..., n_all) all coordinates (e.g. a ``.mot`` row) -> (..., n_coords) the layer's ``q``."""
+        idx = [self.all_coordinate_names.index(n) for n in self.coordinate_names]
+        return q_full[..., idx]
+
+    def landmark_indices(self, names: Sequence[str] | None = None) -> torch.Tensor:
+        """Marker indices (long, on the layer's device) of ``names`` (default: :attr:`landmark_names`)."""
+        names = self.landmark_names if names is None else tuple(names)
+        missing = [n for n in names if n not in self.marker_names]
+        if missing:
+            raise MarkerMismatchError(
+                f"markers {missing} are not in model {self.tree.path} (it has {len(self.marker_names)} markers)"
+            )
+        return torch.tensor([self.marker_names.index(n) for n in names], dtype=torch.long, device=self.rotational.device)
+
+    def _check_q(self, q: torch.Tensor) -> None:
+        if q.shape[-1] != self.n_coordinates:
+            raise ValueError(
+                f"q has {q.shape[-1]} columns; model {self.tree.path.name} has {self.n_coordinates} independent "
+                f"coordinates ({', '.join(self.coordinate_names[:4])}, ...)"
+            )
+
+    def forward(self, q: torch.Tensor, s: torch.Tensor | None = None) -> FKResult:
+        """Forward kinematics.
+
+        Args:
+            q: (..., n_coords) independent coordinates, radians / metres, ``coordinate_names`` order.
+            s: (..., n_bodies, 3) per-body scale factors, ``body_names`` order, or ``None`` (unscaled).
+
+        Returns:
+            :class:`FKResult` in the ground frame, metres.
+        """
+        self._check_q(q)
+        if s is not None:
+            if s.shape[-2:] != (self.n_bodies, 3):
+                raise ValueError(f"s must be (..., {self.n_bodies}, 3) for {self.tree.path.name}, got {tuple(s.shape)}")
+            lead = torch.broadcast_shapes(q.shape[:-1], s.shape[:-2])
+            q = q.expand(*lead, -1)
+            s = s.expand(*lead, -1, -1)
+        r, p, jc, markers = fkmath.forward_kinematics(q, s, self._consts(), self.plan)
+        bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=r.dtype, device=r.device).expand(*r.shape[:-2], 1, 4)
+        transforms = torch.cat([torch.cat([r, p.unsqueeze(-1)], dim=-1), bottom], dim=-2)
+        return FKResult(body_transforms=transforms, joint_centers=jc, markers=markers)
+
+    def extra_repr(self) -> str:
+        return (
+            f"model={self.tree.path.name!r}, coordinates={self.n_coordinates}, bodies={self.n_bodies}, "
+            f"markers={len(self.marker_names)}, joints={len(self.joint_names)}"
+        )
+
+
+def random_poses(fk: OsimFK, n: int, rng: np.random.Generator, hold_locked: bool = True) -> np.ndarray:
+    """(n, n_coords) float64 poses drawn uniformly within each coordinate's range (locked ones at default)."""
+    lo, hi = fk.coordinate_ranges.double().cpu().numpy().T
+    q = rng.uniform(lo, hi, size=(n, lo.size))
+    if hold_locked:
+        locked = fk.locked.cpu().numpy()
+        q[:, locked] = fk.default_values.double().cpu().numpy()[locked]
+    return q
