@@ -195,8 +195,8 @@ def read_mot(path: str | Path) -> MotionData:
         if not line.strip():
             continue
         fields = trim_trailing_empty(split_fields(line.strip(" ")), keep=1)
-        if fields and not fields[0].strip() and len(fields) > 1:
-            fields = fields[1:] if len(fields) == n_cols + 1 else fields
+        if len(fields) == n_cols + 1 and not fields[0].strip():
+            fields = fields[1:]  # a row starting with a tab
         if len(fields) != n_cols:
             raise InputFileError(
                 path, f"row has {len(fields)} values but there are {n_cols} column labels (time + {n_cols - 1})",

@@ -66,9 +66,7 @@ def _marker_names(path: Path, lines: list[str], num_markers: int | None) -> tupl
     if len(lines) < 5 or not lines[4].split() or not all(_COORD_LABEL.match(t) for t in lines[4].split()):
         raise InputFileError(path, "expected the coordinate-label line 'X1 Y1 Z1 X2 Y2 Z2 ...'", line=5)
     labels = lines[4].split()
-    if len(labels) % 3 != 0 or any(
-        lab.upper() != f"{_AXES[i % 3]}{i // 3 + 1}" for i, lab in enumerate(_COORD_LABEL.match(t)[0] for t in labels)
-    ):
+    if len(labels) % 3 != 0 or any(lab.upper() != f"{_AXES[i % 3]}{i // 3 + 1}" for i, lab in enumerate(labels)):
         raise InputFileError(
             path, "coordinate labels must run X1 Y1 Z1 X2 Y2 Z2 ... in order, three per marker", line=5
         )
