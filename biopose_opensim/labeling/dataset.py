@@ -214,8 +214,9 @@ def _convert_movi(root: Path, out: Path, run: dict, overwrite: bool) -> DatasetL
     return DatasetLayout(root, "movi", found.subjects, tuple(invalid) + found.invalid)
 
 
-def _fingerprint(entry: SubjectEntry, config: LabelConfig) -> str:
-    """Hash of what a subject's scaling depends on: static trial, subject values, settings and their files."""
+def _fingerprint(entry: SubjectEntry, config: LabelConfig, out_dir: Path) -> str:
+    """Hash of what a subject's scaling depends on: static trial, subject values, settings and their files, and
+    where its results are (a moved output folder is scaled again)."""
 
     def stamp(p: Any) -> Any:
         if isinstance(p, Path) and p.is_file():
@@ -226,7 +227,8 @@ def _fingerprint(entry: SubjectEntry, config: LabelConfig) -> str:
     cfg = {k: stamp(getattr(config, k)) for k in config.to_dict()}
     if isinstance(config.static_pose, str) and config.static_pose != "zero":
         cfg["static_pose"] = stamp(Path(config.static_pose))
-    blob = json.dumps({"version": __version__, "static": stamp(entry.static), "mass": entry.mass,
+    blob = json.dumps({"version": __version__, "out": str(out_dir.resolve()), "static": stamp(entry.static),
+                       "mass": entry.mass,
                        "height": entry.height, "sex": entry.sex, "config": cfg}, sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()
 
@@ -249,7 +251,7 @@ def _scale_phase(entries, config, out, overwrite, run):
     tasks, fps = [], {}
     for e in entries:
         cfg = e.config(config)
-        fp = _fingerprint(e, cfg)
+        fp = _fingerprint(e, cfg, out / e.name)
         old = None if overwrite else _load_state(out / e.name / STATE_FILE)
         if old is not None and old[0] == fp and Path(old[1].scaled_model).is_file():
             prepared[e.name] = old[1]
