@@ -10,7 +10,7 @@ map child-frame vectors into parent-frame vectors)::
     p_PC     = o_PF(s_P) + R_PF @ (p_FM - R_FM @ R_CM^T @ o_CM(s_C))
     X_GC     = X_GP @ X_PC
 
-with ``o_PF(s_P) = A_PF @ s_P`` (see :class:`~.tree.FrameSpec`) and the translation scale ``k_i = a_raw . s_P`` for
+with ``o_PF(s_P) = A_PF @ s_P`` (see :class:`~.tree.FrameSpec`) and the translation scale ``k_i = |a_raw| . s_P`` for
 the translation functions OpenSim's ``CustomJoint`` scaling touches (``k_i = 1`` otherwise, and always when
 ``s`` is ``None``). Joints are processed level by level (all joints whose parents are already placed at once),
 so a forward pass is a handful of batched tensor operations, with no Python loop over the batch.
@@ -29,7 +29,8 @@ from .tree import GROUND, ModelTree
 
 # Names of the tensor constants of a plan (registered as buffers by the layer).
 TENSOR_NAMES = (
-    "coupler_src", "coupler_scale", "coupler_breaks", "coupler_origins", "coupler_coefficients", "full_perm",
+    "coupler_src", "coupler_scale", "coupler_scale_body", "coupler_breaks", "coupler_origins",
+    "coupler_coefficients", "full_perm",
     "lin_coord", "lin_slope", "lin_intercept", "pw_coord", "pw_breaks", "pw_origins", "pw_coefficients",
     "const_value", "axis_perm", "rot_skew", "rot_outer", "trans_axes", "trans_scale_axes", "trans_scaled",
     "parent_body", "child_body", "pf_rotation", "pf_origin_matrix", "cm_rotation_t", "cm_origin_matrix",
@@ -91,7 +92,8 @@ def compile_plan(tree: ModelTree) -> FKPlan:
     # --- coupled coordinates: waves of couplers whose inputs are already known ---------------------------
     ext = list(indep)  # columns of the extended vector: independent coordinates, then dependents by wave
     pending = list(tree.couplers)
-    waves, rows_src, rows_scale, rows_fun = [], [], [], []
+    waves, rows_src, rows_scale, rows_fun, rows_body = [], [], [], [], []
+    nb = len(tree.body_names)
     while pending:
         ready = [c for c in pending if c.independent in ext]
         if not ready:
@@ -100,6 +102,7 @@ def compile_plan(tree: ModelTree) -> FKPlan:
         for c in ready:
             rows_src.append(ext.index(c.independent))
             rows_scale.append(c.scale_factor)
+            rows_body.append(nb if c.scale_body is None else c.scale_body)  # nb = the ground row of ones
             rows_fun.append(c.function)
         ext += [c.dependent for c in ready]
         waves.append((start, len(rows_src)))
@@ -107,6 +110,7 @@ def compile_plan(tree: ModelTree) -> FKPlan:
     ctab = fn.PiecewisePolynomialTable(rows_fun)
     a["coupler_src"] = np.array(rows_src, dtype=np.int64)
     a["coupler_scale"] = np.array(rows_scale, dtype=np.float64)
+    a["coupler_scale_body"] = np.array(rows_body, dtype=np.int64)
     a["coupler_breaks"], a["coupler_origins"], a["coupler_coefficients"] = ctab.breaks, ctab.origins, ctab.coefficients
     a["full_perm"] = np.array([ext.index(n) for n in all_names], dtype=np.int64)
     coord_pos = {n: i for i, n in enumerate(all_names)}
@@ -157,7 +161,6 @@ def compile_plan(tree: ModelTree) -> FKPlan:
     a["trans_scaled"] = np.array([[ax.scale_axis is not None for ax in jt.translations] for jt in joints]).reshape(nj, 3)
 
     # --- frames and body slots ---------------------------------------------------------------------------
-    nb = len(tree.body_names)
     slot_of_body = {jt.child_body: j + 1 for j, jt in enumerate(joints)}
     slot_of_body[GROUND] = 0
     # Scale factors are gathered from s padded with a ground row of ones at index nb.
@@ -181,16 +184,21 @@ def compile_plan(tree: ModelTree) -> FKPlan:
 # --------------------------------------------------------------------------------------------------------------
 # batched maths
 # --------------------------------------------------------------------------------------------------------------
-def full_coordinates(q: torch.Tensor, c: Mapping[str, torch.Tensor], waves) -> torch.Tensor:
+def full_coordinates(
+    q: torch.Tensor, c: Mapping[str, torch.Tensor], waves, s_pad: torch.Tensor | None = None
+) -> torch.Tensor:
     """All model coordinates from the independent ones.
 
     Args:
         q: (..., n_independent) independent coordinates (radians / metres).
         c: plan tensors; ``waves``: the plan's ``coupler_waves``.
+        s_pad: (..., n_bodies + 1, 3) scale factors with a ground row of ones, or ``None`` (unscaled model).
 
     Returns:
         (..., n_coordinates) in the model's ``CoordinateSet`` order; each dependent coordinate is
-        ``scale_factor * f(independent)`` of its ``CoordinateCouplerConstraint``.
+        ``scale_factor * f(independent)`` of its ``CoordinateCouplerConstraint`` (for a translational dependent
+        coordinate of a scaled model, ``scale_factor`` is multiplied by the x factor of its joint's parent body,
+        as OpenSim's scaling does).
     """
     ext = q
     for start, stop in waves:
@@ -198,7 +206,10 @@ def full_coordinates(q: torch.Tensor, c: Mapping[str, torch.Tensor], waves) -> t
         val = fn.evaluate_piecewise(
             x, c["coupler_breaks"][start:stop], c["coupler_origins"][start:stop], c["coupler_coefficients"][start:stop]
         )
-        ext = torch.cat([ext, val * c["coupler_scale"][start:stop]], dim=-1)
+        val = val * c["coupler_scale"][start:stop]
+        if s_pad is not None:
+            val = val * s_pad[..., c["coupler_scale_body"][start:stop], 0]
+        ext = torch.cat([ext, val], dim=-1)
     return ext[..., c["full_perm"]]
 
 
@@ -281,9 +292,9 @@ def forward_kinematics(
         ``joint_centers`` (..., NJ, 3): each joint's child-frame origin in ground, ``JointSet`` order;
         ``markers`` (..., M, 3): marker positions in ground, ``MarkerSet`` order. Metres.
     """
-    q_full = full_coordinates(q, c, plan.coupler_waves)
     if s is not None:
         s = torch.cat([s, torch.ones_like(s[..., :1, :])], dim=-2)  # ground row
+    q_full = full_coordinates(q, c, plan.coupler_waves, s)
     r_all, p_all, o_cm = body_transforms(q_full, s, c, plan.levels)
 
     r_body, p_body = r_all[..., c["body_slot"], :, :], p_all[..., c["body_slot"], :]

@@ -12,7 +12,7 @@ Conventions (see ``docs/kinematics.md``):
 - ``s`` (..., n_bodies, 3): per-body scale factors (x, y, z), ``body_names`` order, with OpenSim ScaleTool
   (``Model::scale``) semantics: offset-frame translations and marker locations are scaled element-wise by their
   base body's factors, and each ``CustomJoint`` translation function (except ``LinearFunction(1, 0)``) is
-  multiplied by ``axis . s_parent``. ``s=None`` is the unscaled model.
+  multiplied by ``|axis| . s_parent``. ``s=None`` is the unscaled model.
 - Outputs are in the ground frame (y up), metres: ``body_transforms`` (..., NB, 4, 4) body -> ground,
   ``joint_centers`` (..., NJ, 3) each joint's child-frame origin, ``markers`` (..., M, 3).
 """
@@ -120,10 +120,17 @@ class OsimFK(nn.Module):
         """(*batch, n_coords) each independent coordinate's default value (locked ones at their locked value)."""
         return self.default_values.expand(*batch, -1).clone()
 
-    def full_coordinates(self, q: torch.Tensor) -> torch.Tensor:
-        """(..., n_coords) independent -> (..., n_all) every model coordinate (``all_coordinate_names`` order)."""
+    def full_coordinates(self, q: torch.Tensor, s: torch.Tensor | None = None) -> torch.Tensor:
+        """(..., n_coords) independent -> (..., n_all) every model coordinate (``all_coordinate_names`` order).
+
+        Dependent coordinates are ``scale_factor * f(independent)`` of their ``CoordinateCouplerConstraint``;
+        ``s`` (..., n_bodies, 3) only matters for a translational dependent coordinate (OpenSim scales its
+        coupler by the x factor of the joint's parent body).
+        """
         self._check_q(q)
-        return fkmath.full_coordinates(q, self._consts(), self.plan.coupler_waves)
+        if s is not None:
+            s = torch.cat([s, torch.ones_like(s[..., :1, :])], dim=-2)
+        return fkmath.full_coordinates(q, self._consts(), self.plan.coupler_waves, s)
 
     def independent_from_full(self, q_full: torch.Tensor) -> torch.Tensor:
         """(..., n_all) all coordinates (e.g. a ``.mot`` row) -> (..., n_coords) the layer's ``q``."""

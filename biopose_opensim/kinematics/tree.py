@@ -75,8 +75,9 @@ class TransformAxisSpec:
         axis: (3,) unit axis in the joint's parent frame.
         coordinate: the coordinate driving it, or ``None`` for a constant axis.
         function: the axis value (radians or metres) as a function of the coordinate.
-        scale_axis: for a translation that OpenSim's ``CustomJoint::scale`` rescales, the raw axis whose dot
-            product with the parent body's scale factors multiplies the value; ``None`` if never rescaled.
+        scale_axis: for a translation that OpenSim's ``CustomJoint`` scaling rescales, ``|axis|`` (element-wise,
+            axis as written in the file) whose dot product with the parent body's scale factors multiplies the
+            value; ``None`` if never rescaled.
     """
 
     axis: np.ndarray
@@ -149,13 +150,20 @@ class MarkerSpec:
 
 @dataclass(frozen=True)
 class CouplerSpec:
-    """``CoordinateCouplerConstraint``: ``dependent = scale_factor * function(independent)``."""
+    """``CoordinateCouplerConstraint``: ``dependent = scale_factor * function(independent)``.
+
+    Attributes:
+        scale_body: when the dependent coordinate is translational, OpenSim's scaling multiplies
+            ``scale_factor`` by the x factor of the body its joint's parent frame sits on (and refuses
+            non-uniform factors for that body); that body's index, else ``None``.
+    """
 
     name: str
     dependent: str
     independent: str
     function: fn.PiecewisePolynomial
     scale_factor: float
+    scale_body: int | None = None
 
 
 @dataclass(frozen=True)
@@ -365,11 +373,13 @@ class _Reader:
                 func = read_function(osim, f, where, self.path)
                 raw = _vec3(ta.getAxis())
                 # Model::scale -> CustomJoint::extendScale -> SpatialTransform::scale: every translation
-                # function except LinearFunction(1, 0) is multiplied by (axis . s_parent_body); the parent
-                # body is the joint parent frame's base body, and a ground parent is never scaled.
+                # function except LinearFunction(1, 0) is multiplied by (|axis| . s_parent_body), with |axis|
+                # the element-wise absolute value of the axis as written (measured against OpenSim 4.6's
+                # ModelScaler: a (0, -1, 0) axis gets +s_y, an oblique unit axis gets the sum of |a_i| s_i).
+                # The parent body is the joint parent frame's base body; a ground parent is never scaled.
                 scale_axis = None
                 if i >= 3 and not _is_identity_linear(osim, f) and parent.body != GROUND:
-                    scale_axis = raw
+                    scale_axis = np.abs(raw)
                 if not cnames and not func.is_constant:
                     raise UnsupportedModelError(f"{self.path}: {where} has a non-constant function but no coordinate")
                 axes.append(_axis(raw, cnames[0] if cnames else None, func, scale_axis))
@@ -404,6 +414,7 @@ class _Reader:
     def couplers(self) -> list[CouplerSpec]:
         osim = self.osim
         out = []
+        cset = self.model.getCoordinateSet()
         cs = self.model.getConstraintSet()
         for i in range(cs.getSize()):
             c = cs.get(i)
@@ -424,7 +435,13 @@ class _Reader:
                     f"{self.path}: {where} couples {len(ind)} independent coordinates {ind}; exactly one is supported"
                 )
             func = read_function(osim, cc.getFunction(), where, self.path)
-            out.append(CouplerSpec(c.getName(), cc.getDependentCoordinateName(), ind[0], func, float(osim.PropertyHelper.getValueDouble(cc.getPropertyByName("scale_factor")))))
+            dep = cset.get(cc.getDependentCoordinateName())
+            scale_body = None
+            if int(dep.getMotionType()) == 2:  # translational: CoordinateCouplerConstraint::extendScale
+                base = self.frame(dep.getJoint().getParentFrame()).body
+                scale_body = None if base == GROUND else base
+            factor = float(osim.PropertyHelper.getValueDouble(cc.getPropertyByName("scale_factor")))
+            out.append(CouplerSpec(c.getName(), dep.getName(), ind[0], func, factor, scale_body))
         return out
 
 
