@@ -1,4 +1,48 @@
-"""Thin wrappers over the real OpenSim API (the ``opensim`` Python package)."""
-from ._opensim import import_opensim
+"""Thin wrappers over the real OpenSim API (the ``opensim`` Python package).
 
-__all__ = ["import_opensim"]
+- :mod:`.model`: load a model, describe it (coordinates, bodies, joints, markers, constraints).
+- :mod:`.markerset`: read MarkerSet XMLs, replace a model's markers.
+- :mod:`.setups`: Scale / IK setup files as dataclasses (read a lab's setup, write OpenSim-ready ones).
+- :mod:`.scale`: run the ScaleTool; :mod:`.ik`: run the InverseKinematicsTool.
+- :mod:`.protocol`: the default (landmark-based) and automatic scaling/IK protocols.
+"""
+from ._opensim import import_opensim
+from ._run import OpenSimToolError
+from .ik import IKResult, run_ik
+from .markerset import read_markerset, replace_markers, write_markerset
+from .model import (
+    BodyInfo,
+    ConstraintInfo,
+    CoordinateInfo,
+    JointInfo,
+    MarkerInfo,
+    ModelInfo,
+    load_model,
+    model_info,
+    read_model_info,
+)
+from .protocol import Protocol, build_protocol, classify_marker, marker_renames
+from .scale import ScaleResult, read_scale_factors, run_scale
+from .setups import (
+    CoordinateTask,
+    IKSetup,
+    ManualScale,
+    MarkerTask,
+    Measurement,
+    ScaleSetup,
+    read_ik_setup,
+    read_scale_setup,
+    write_ik_setup,
+    write_scale_setup,
+)
+
+__all__ = [
+    "import_opensim", "OpenSimToolError",
+    "BodyInfo", "ConstraintInfo", "CoordinateInfo", "JointInfo", "MarkerInfo", "ModelInfo",
+    "load_model", "model_info", "read_model_info",
+    "read_markerset", "replace_markers", "write_markerset",
+    "CoordinateTask", "IKSetup", "ManualScale", "MarkerTask", "Measurement", "ScaleSetup",
+    "read_ik_setup", "read_scale_setup", "write_ik_setup", "write_scale_setup",
+    "ScaleResult", "read_scale_factors", "run_scale", "IKResult", "run_ik",
+    "Protocol", "build_protocol", "classify_marker", "marker_renames",
+]

@@ -1,0 +1,115 @@
+"""OpenSim MarkerSet XML files: read them, and replace a model's markers by them.
+
+A marker set names, for each marker, the body that carries it and its location in that body's frame (m).
+Old (OpenSim 3.x) marker-set files are converted by OpenSim when read.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+from ..atomic import atomic_path
+from ..errors import InputFileError, MarkerMismatchError
+from ._opensim import import_opensim
+from .model import MarkerInfo, _first_line, closest_names
+
+log = logging.getLogger(__name__)
+
+
+def _load_set(path: Path):
+    osim = import_opensim()
+    if not path.is_file():
+        raise InputFileError(path, "marker set file not found (expected an OpenSim MarkerSet .xml)")
+    try:
+        markerset = osim.MarkerSet(str(path))
+    except RuntimeError as exc:
+        raise InputFileError(path, f"OpenSim cannot read this marker set: {_first_line(exc)}") from None
+    if markerset.getSize() == 0:
+        raise InputFileError(path, "no <Marker> elements found (expected an OpenSim MarkerSet)")
+    return markerset
+
+
+def read_markerset(path: str | Path) -> tuple[MarkerInfo, ...]:
+    """Markers of a MarkerSet XML: name, body, location in the body frame (m), fixed flag.
+
+    Raises:
+        InputFileError: missing, unreadable or empty file.
+    """
+    path = Path(path)
+    markerset = _load_set(path)
+    out = []
+    for i in range(markerset.getSize()):
+        mk = markerset.get(i)
+        loc = mk.get_location()
+        out.append(MarkerInfo(name=mk.getName(), body=_socket_body(mk), location=(loc.get(0), loc.get(1), loc.get(2)),
+                              fixed=bool(mk.get_fixed())))
+    return tuple(out)
+
+
+def replace_markers(model, markerset: str | Path, keep_existing: bool = False) -> tuple[str, ...]:
+    """Replace the markers of ``model`` by those of a MarkerSet XML; returns the new marker names.
+
+    With ``keep_existing`` the model's other markers stay (OpenSim's GenericModelMaker behaviour: markers of the
+    same name are replaced, the others appended). The model's system must be rebuilt afterwards
+    (``model.initSystem()``).
+
+    Raises:
+        InputFileError: the marker set cannot be read.
+        MarkerMismatchError: a marker is attached to a body the model lacks (closest body names listed).
+    """
+    path = Path(markerset)
+    new = _load_set(path)
+    body_names = [b.getName() for b in model.getBodySet()] + ["ground"]
+    bad = []
+    for i in range(new.getSize()):
+        mk = new.get(i)
+        body = _socket_body(mk)
+        if body not in body_names:
+            close = closest_names(body, body_names)
+            bad.append(f"{mk.getName()} on body {body!r}" + (f" (model has {', '.join(close)})" if close else ""))
+    if bad:
+        raise MarkerMismatchError(
+            f"{path}: {len(bad)} marker(s) are attached to bodies that model {model.getName()!r} lacks: "
+            + "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
+        )
+    markers = model.updMarkerSet()
+    if keep_existing:
+        for i in range(new.getSize()):
+            name = new.get(i).getName()
+            if markers.contains(name):
+                markers.remove(markers.get(name))
+    else:
+        markers.clearAndDestroy()
+    names = []
+    for i in range(new.getSize()):
+        mk = new.get(i).clone()
+        body = _socket_body(new.get(i))
+        mk.setParentFrameName(f"/bodyset/{body}" if body != "ground" else "/ground")
+        model.addMarker(mk)
+        names.append(mk.getName())
+    model.finalizeConnections()
+    log.debug("markers of %s replaced by %d markers from %s", model.getName(), len(names), path)
+    return tuple(names)
+
+
+def write_markerset(model, path: str | Path, names: Sequence[str] | None = None) -> Path:
+    """Write (atomically) the model's markers, or only ``names``, as a MarkerSet XML."""
+    osim = import_opensim()
+    path = Path(path)
+    if names is None:
+        out = model.getMarkerSet()
+    else:
+        out = osim.MarkerSet()
+        for name in names:
+            out.cloneAndAppend(model.getMarkerSet().get(name))
+    with atomic_path(path) as tmp:
+        out.printToXML(str(tmp))
+    return path
+
+
+def _socket_body(marker) -> str:
+    """Body name a (not yet connected) marker refers to: "/bodyset/pelvis" -> "pelvis"."""
+    conn = marker.getSocket("parent_frame").getConnecteePath()
+    name = conn.rstrip("/").split("/")[-1]
+    return name or "ground"

@@ -1,0 +1,352 @@
+"""Scaling and IK protocols built without a lab's setup files.
+
+The **default protocol** is defined by anatomical landmark, not by marker name: each :class:`Landmark` lists the
+names it goes by (the default model's own name first, e.g. ``RASI``, then common lab spellings such as
+``R.ASIS``, ``RASIS``, ``r_ASIS``). A measurement rule (:data:`MEASUREMENT_RULES`) scales a set of bodies from
+landmark-to-landmark distances; the first alternative whose landmarks are all available is used. IK weights
+favour bony landmarks (10) over skin-cluster markers (1); virtual markers (joint centres, ground projections)
+help scaling and marker placement but are not tracked by IK.
+
+For bodies that no rule covers (any other model, or unusual marker sets) an **automatic protocol** is derived
+from the model's own markers: pairs of markers on the body (the longest baselines) or, when those are short,
+pairs bracketing the body's proximal and distal joint centres on the body and its neighbours. Bodies without
+markers inherit the measurement of their parent body (patella from femur, talus from tibia, toes from calcn,
+hand from radius).
+
+Trial markers are matched to model markers by name; with aliases on, a trial marker whose name the model lacks
+is renamed to the model's name for the same landmark (``R.ASIS`` -> ``RASI``).
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .model import ModelInfo
+from .setups import MarkerTask, Measurement
+
+log = logging.getLogger(__name__)
+
+BONY, CLUSTER, VIRTUAL = "bony", "cluster", "virtual"
+#: IK and marker-placement weights per marker kind (squared-distance weights, relative).
+IK_WEIGHTS = {BONY: 10.0, CLUSTER: 1.0, VIRTUAL: 0.0}
+PLACER_WEIGHTS = {BONY: 10.0, CLUSTER: 1.0, VIRTUAL: 10.0}
+
+
+@dataclass(frozen=True)
+class Landmark:
+    """An anatomical landmark and the marker names it goes by (``{S}``/``{s}``: side letter R/L or r/l)."""
+
+    key: str
+    body: str  # body of the default model, for documentation
+    kind: str  # "bony", "cluster" or "virtual"
+    aliases: tuple[str, ...]
+    ik_weight: float | None = None  # None: IK_WEIGHTS[kind]
+    sided: bool = True
+
+    def names(self, side: str) -> tuple[str, ...]:
+        return tuple(a.replace("{S}", side).replace("{s}", side.lower()) for a in self.aliases)
+
+
+def _lm(key, body, kind, *aliases, ik_weight=None, sided=True) -> Landmark:
+    return Landmark(key, body, kind, tuple(aliases), ik_weight, sided)
+
+
+#: Landmarks of the default protocol. The first alias is the default model's marker name.
+LANDMARKS: tuple[Landmark, ...] = (
+    _lm("ASIS", "pelvis", BONY, "{S}ASI", "{S}.ASIS", "{S}ASIS", "{S}_ASIS", "{s}_ASIS", "{S}IAS"),
+    _lm("PSIS", "pelvis", BONY, "{S}PSI", "{S}.PSIS", "{S}PSIS", "{S}_PSIS", "{s}_PSIS", "{S}IPS"),
+    _lm("SACRUM", "pelvis", BONY, "SACR", "S2", "V.Sacral", "Sacral", "SACRUM", sided=False),
+    _lm("HJC", "femur", VIRTUAL, "{S}HJC", "{S}_HJC", "{S}.HJC", "{s}_HJC", "{S}HipJC"),
+    _lm("LFC", "femur", BONY, "{S}LFC", "{S}.Knee", "{S}.Knee.Lat", "{S}KNE", "{S}LEP", "{s}_knee", "{S}_Knee"),
+    _lm("MFC", "femur", BONY, "{S}MFC", "{S}.MKnee", "{S}.Knee.Med", "{S}KNM", "{S}MEP", "{s}_mknee", "{S}MKNE",
+        ik_weight=5.0),
+    _lm("KJC", "tibia", VIRTUAL, "{S}KJC", "{S}_KJC", "{S}.KJC"),
+    _lm("LMAL", "tibia", BONY, "{S}LMAL", "{S}.Ankle", "{S}.Ankle.Lat", "{S}ANK", "{s}_ankle", "{S}LMA"),
+    _lm("MMAL", "tibia", BONY, "{S}MMAL", "{S}.MAnkle", "{S}.Ankle.Med", "{S}MED", "{S}ANM", "{s}_mankle", "{S}MMA",
+        ik_weight=5.0),
+    _lm("AJC", "talus", VIRTUAL, "{S}AJC", "{S}_AJC", "{S}.AJC"),
+    _lm("CAL", "calcn", BONY, "{S}CAL", "{S}.Heel", "{S}HEE", "{s}_calc", "{S}HEEL"),
+    _lm("TOE", "calcn", BONY, "{S}TOE", "{S}.Toe", "{S}.Toe.Tip", "{s}_toe", ik_weight=5.0),
+    _lm("MT5", "calcn", BONY, "{S}MT5", "{S}.MT5", "{s}_5meta", "{S}5MT", ik_weight=5.0),
+    _lm("ACR", "torso", BONY, "{S}ACR", "{S}.Shoulder", "{S}.Acromium", "{S}.Acromion", "{S}SHO", "{s}_shoulder",
+        ik_weight=5.0),
+    _lm("C7", "torso", BONY, "C7", "V.C7", "CV7", ik_weight=5.0, sided=False),
+    _lm("CLAV", "torso", BONY, "CLAV", "IJ", "MidClavicle", ik_weight=5.0, sided=False),
+    _lm("SJC", "humerus", VIRTUAL, "{S}SJC", "{S}_SJC", "{S}.SJC"),
+    _lm("LEL", "humerus", BONY, "{S}LEL", "{S}.Elbow", "{S}.Elbow.Lat", "{S}ELB", "{s}_lelbow", "{S}LHE",
+        ik_weight=5.0),
+    _lm("MEL", "humerus", BONY, "{S}MEL", "{S}.MElbow", "{S}.Elbow.Med", "{S}ELBM", "{s}_melbow", "{S}MHE",
+        ik_weight=5.0),
+    _lm("EJC", "ulna", VIRTUAL, "{S}EJC", "{S}_EJC"),
+    _lm("RSTY", "radius", BONY, "{S}FAradius", "{S}WRA", "{s}_lwrist", "{S}RSP", "{S}.Radius", ik_weight=5.0),
+    _lm("USTY", "radius", BONY, "{S}FAulna", "{S}WRB", "{s}_mwrist", "{S}USP", "{S}.Ulna", ik_weight=5.0),
+    _lm("WRIST", "radius", BONY, "{S}.Wrist", "{S}WRI", "{S}_Wrist", ik_weight=5.0),
+)
+
+
+@dataclass(frozen=True)
+class MeasurementRule:
+    """Scale ``bodies`` (``{s}``: side r/l) from landmark pairs: the first alternative fully available is used."""
+
+    name: str
+    bodies: tuple[str, ...]
+    alternatives: tuple[tuple[tuple[str, str], ...], ...]  # landmark ids: "R_ASIS" / "SACRUM"
+    axes: str = "X Y Z"
+
+
+def _sided_rule(name: str, bodies: Sequence[str], *alternatives) -> tuple[MeasurementRule, ...]:
+    out = []
+    for side, s in (("R", "r"), ("L", "l")):
+        alts = tuple(tuple(tuple(p.replace("{S}", side) for p in pair) for pair in alt) for alt in alternatives)
+        out.append(MeasurementRule(f"{name}_{s}", tuple(b.replace("{s}", s) for b in bodies), alts))
+    return tuple(out)
+
+
+#: Measurement rules of the default protocol (landmark ids "<side>_<key>" or unsided keys).
+MEASUREMENT_RULES: tuple[MeasurementRule, ...] = (
+    MeasurementRule("pelvis", ("pelvis",), (
+        (("R_ASIS", "L_ASIS"), ("R_ASIS", "R_PSIS"), ("L_ASIS", "L_PSIS")),
+        (("R_ASIS", "L_ASIS"), ("R_ASIS", "SACRUM"), ("L_ASIS", "SACRUM")),
+        (("R_ASIS", "L_ASIS"),),
+    )),
+    *_sided_rule("thigh", ("femur_{s}", "patella_{s}"),
+                 (("{S}_HJC", "{S}_LFC"), ("{S}_HJC", "{S}_MFC")), (("{S}_HJC", "{S}_LFC"),),
+                 (("{S}_ASIS", "{S}_LFC"),), (("{S}_ASIS", "{S}_MFC"),)),
+    *_sided_rule("shank", ("tibia_{s}", "talus_{s}"),
+                 (("{S}_LFC", "{S}_LMAL"), ("{S}_MFC", "{S}_MMAL")), (("{S}_LFC", "{S}_LMAL"),),
+                 (("{S}_MFC", "{S}_MMAL"),)),
+    *_sided_rule("foot", ("calcn_{s}", "toes_{s}"),
+                 (("{S}_CAL", "{S}_TOE"), ("{S}_CAL", "{S}_MT5")), (("{S}_CAL", "{S}_TOE"),),
+                 (("{S}_CAL", "{S}_MT5"),)),
+    MeasurementRule("torso", ("torso",), (
+        (("R_ACR", "R_ASIS"), ("L_ACR", "L_ASIS"), ("R_ACR", "L_ACR")),
+        (("R_ACR", "R_ASIS"), ("L_ACR", "L_ASIS")),
+        (("C7", "SACRUM"),),
+    )),
+    *_sided_rule("upper_arm", ("humerus_{s}",), (("{S}_ACR", "{S}_LEL"),), (("{S}_ACR", "{S}_MEL"),)),
+    *_sided_rule("forearm", ("ulna_{s}", "radius_{s}", "hand_{s}"),
+                 (("{S}_LEL", "{S}_RSTY"), ("{S}_MEL", "{S}_USTY")), (("{S}_LEL", "{S}_RSTY"),),
+                 (("{S}_MEL", "{S}_USTY"),), (("{S}_LEL", "{S}_WRIST"),)),
+)
+
+_VIRTUAL_RE = re.compile(r"(JC$|JC[_.]|Joint|Ground$|^Mid)", re.IGNORECASE)
+_CLUSTER_RE = re.compile(
+    r"(TH\d|SH\d|TB\d|UA\d|FA(superior)?$|Thigh|Shank|Cluster|Bicep|Forearm|Upper|Front|Rear|Midfoot|Toe\.(Lat|Med))",
+    re.IGNORECASE,
+)
+
+
+def classify_marker(name: str) -> str:
+    """"virtual" (joint centres, midpoints, ground projections), "cluster" (skin clusters) or "bony"."""
+    lm = landmark_of(name)
+    if lm is not None:
+        return lm[0].kind
+    if _VIRTUAL_RE.search(name):
+        return VIRTUAL
+    if _CLUSTER_RE.search(name):
+        return CLUSTER
+    return BONY
+
+
+def landmark_of(name: str) -> tuple[Landmark, str] | None:
+    """The landmark a marker name stands for and its id ("R_ASIS", "SACRUM"), or None."""
+    return _ALIAS_INDEX.get(name.lower())
+
+
+def _build_alias_index() -> dict[str, tuple[Landmark, str]]:
+    index: dict[str, tuple[Landmark, str]] = {}
+    for lm in LANDMARKS:
+        sides = ("R", "L") if lm.sided else ("",)
+        for side in sides:
+            ident = f"{side}_{lm.key}" if side else lm.key
+            for alias in lm.names(side):
+                index.setdefault(alias.lower(), (lm, ident))
+    return index
+
+
+_ALIAS_INDEX = _build_alias_index()
+
+
+def marker_renames(trial_names: Iterable[str], model_names: Iterable[str]) -> dict[str, str]:
+    """Trial marker -> model marker renames through the landmark aliases.
+
+    Only trial names the model lacks are renamed, only onto a model name that is not already a trial name, and
+    each model name receives at most one trial marker.
+    """
+    trial = list(trial_names)
+    model = list(model_names)
+    model_set, trial_set = set(model), set(trial)
+    by_landmark: dict[str, str] = {}
+    for name in model:
+        hit = landmark_of(name)
+        if hit is not None:
+            by_landmark.setdefault(hit[1], name)
+    renames: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in trial:
+        if name in model_set:
+            continue
+        hit = landmark_of(name)
+        if hit is None:
+            continue
+        target = by_landmark.get(hit[1])
+        if target is None or target in trial_set or target in taken:
+            continue
+        renames[name] = target
+        taken.add(target)
+    return renames
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A protocol resolved for one model and one static trial (marker names are the model's)."""
+
+    measurements: tuple[Measurement, ...]
+    ik_tasks: tuple[MarkerTask, ...]
+    placer_tasks: tuple[MarkerTask, ...]
+    #: how each measurement was made: "default" (landmark rule) or "auto" (derived from the model's markers)
+    measurement_sources: tuple[tuple[str, str], ...]
+    #: bodies that no measurement scales (left at 1)
+    unscaled_bodies: tuple[str, ...]
+    #: model marker -> kind ("bony", "cluster", "virtual")
+    marker_kinds: tuple[tuple[str, str], ...]
+
+
+def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: Iterable[str] = ()) -> Protocol:
+    """Measurements and weights for ``model`` from the markers shared by the model and the static trial.
+
+    Args:
+        model: the generic model with its markers (already replaced by a marker set, if any).
+        static_names: marker names in the static trial (already renamed to model names).
+        trial_names: marker names of the motion trials (IK tasks are made for these too).
+    """
+    model_markers = {m.name: m for m in model.markers}
+    static = [n for n in dict.fromkeys(static_names) if n in model_markers]
+    tracked = [n for n in dict.fromkeys(list(static) + list(trial_names)) if n in model_markers]
+    kinds = {n: classify_marker(n) for n in model_markers}
+    landmark_ids: dict[str, str] = {}
+    for n in static:
+        hit = landmark_of(n)
+        if hit is not None:
+            landmark_ids.setdefault(hit[1], n)
+
+    bodies = set(model.body_names)
+    measurements: list[Measurement] = []
+    sources: list[tuple[str, str]] = []
+    covered: set[str] = set()
+    for rule in MEASUREMENT_RULES:
+        rule_bodies = tuple(b for b in rule.bodies if b in bodies and b not in covered)
+        if not rule_bodies:
+            continue
+        for alt in rule.alternatives:
+            if all(a in landmark_ids and b in landmark_ids for a, b in alt):
+                pairs = tuple((landmark_ids[a], landmark_ids[b]) for a, b in alt)
+                measurements.append(Measurement(rule.name, pairs, tuple((b, rule.axes) for b in rule_bodies)))
+                sources.append((rule.name, "default"))
+                covered.update(rule_bodies)
+                break
+
+    # automatic measurements for bodies with markers that no rule covered
+    usable = [n for n in static if kinds[n] != CLUSTER]
+    for body in model.body_names:
+        if body in covered:
+            continue
+        pairs = _auto_pairs(model, body, usable)
+        if pairs:
+            measurements.append(Measurement(body, pairs, ((body, "X Y Z"),)))
+            sources.append((body, "auto"))
+            covered.add(body)
+
+    # bodies without markers inherit their parent's measurement (repeat down the tree)
+    changed = True
+    while changed:
+        changed = False
+        for b in model.bodies:
+            if b.name in covered or b.parent not in covered:
+                continue
+            for i, m in enumerate(measurements):
+                if any(body == b.parent for body, _ in m.body_scales):
+                    measurements[i] = Measurement(m.name, m.marker_pairs, m.body_scales + ((b.name, "X Y Z"),))
+                    covered.add(b.name)
+                    changed = True
+                    break
+    unscaled = tuple(b for b in model.body_names if b not in covered)
+
+    ik_tasks = []
+    for n in tracked:
+        w = _ik_weight(n, kinds[n])
+        ik_tasks.append(MarkerTask(n, w if w > 0 else 0.0, apply=w > 0))
+    placer_tasks = [MarkerTask(n, PLACER_WEIGHTS[kinds[n]]) for n in static]
+    return Protocol(
+        measurements=tuple(measurements), ik_tasks=tuple(ik_tasks), placer_tasks=tuple(placer_tasks),
+        measurement_sources=tuple(sources), unscaled_bodies=unscaled,
+        marker_kinds=tuple((n, kinds[n]) for n in tracked),
+    )
+
+
+def _ik_weight(name: str, kind: str) -> float:
+    hit = landmark_of(name)
+    if hit is not None and hit[0].ik_weight is not None and kind != VIRTUAL:
+        return hit[0].ik_weight
+    return IK_WEIGHTS[kind]
+
+
+#: markers closer than this to a joint centre (m) can stand for it in a cross-joint pair
+_NEAR_JOINT = 0.15
+#: a pair on one body is a good enough baseline when at least this long (m) and half the segment length
+_MIN_BASELINE = 0.08
+
+
+def _auto_pairs(model: ModelInfo, body: str, usable: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    """Up to two marker pairs measuring ``body`` (names from ``usable``), or () when none fits."""
+    pos = {m.name: np.asarray(p) for m, p in zip(model.markers, model.markers_in_ground)}
+    origin = {b.name: np.asarray(p) for b, p in zip(model.bodies, model.body_origins_in_ground)}
+    on_body = {m.name: m.body for m in model.markers if m.name in usable}
+    mine = [n for n, b in on_body.items() if b == body]
+    children = model.children(body)
+    seg = max((float(np.linalg.norm(origin[c] - origin[body])) for c in children), default=0.0)
+
+    rigid = sorted(((float(np.linalg.norm(pos[a] - pos[b])), a, b) for a, b in itertools.combinations(mine, 2)),
+                   reverse=True)
+    if rigid and rigid[0][0] >= max(_MIN_BASELINE, 0.5 * seg):
+        return tuple((a, b) for _, a, b in rigid[:2])
+    if not children:
+        return tuple((a, b) for d, a, b in rigid[:2] if d >= _MIN_BASELINE)
+
+    parent = model.body(body).parent
+    near_prox = [(float(np.linalg.norm(pos[n] - origin[body])), n) for n, b in on_body.items()
+                 if b in (body, parent)]
+    candidates = []
+    for child in children:
+        near_dist = [(float(np.linalg.norm(pos[n] - origin[child])), n) for n, b in on_body.items()
+                     if b in (body, child)]
+        for (dp, p), (dd, d) in itertools.product(near_prox, near_dist):
+            if p != d and dp <= _NEAR_JOINT and dd <= _NEAR_JOINT:
+                length = float(np.linalg.norm(pos[p] - pos[d]))
+                if length >= 0.5 * float(np.linalg.norm(origin[child] - origin[body])):
+                    candidates.append((dp + dd, p, d))
+    candidates.sort()
+    out: list[tuple[str, str]] = []
+    for _, p, d in candidates:
+        if (p, d) not in out:
+            out.append((p, d))
+        if len(out) == 2:
+            break
+    return tuple(out)
+
+
+def rename_tasks(tasks: Iterable[MarkerTask], renames: Mapping[str, str]) -> tuple[MarkerTask, ...]:
+    return tuple(MarkerTask(renames.get(t.name, t.name), t.weight, t.apply) for t in tasks)
+
+
+def rename_measurements(measurements: Iterable[Measurement], renames: Mapping[str, str]) -> tuple[Measurement, ...]:
+    return tuple(
+        Measurement(m.name, tuple((renames.get(a, a), renames.get(b, b)) for a, b in m.marker_pairs),
+                    m.body_scales, m.apply)
+        for m in measurements
+    )

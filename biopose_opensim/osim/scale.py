@@ -1,0 +1,152 @@
+"""Run OpenSim's ScaleTool (measurement-based and manual scaling, then marker placement) from a setup file.
+
+The setup is an ordinary ScaleTool XML (see :mod:`biopose_opensim.osim.setups`); its outputs are written by
+OpenSim next to it. :func:`run_scale` returns the per-body scale factors OpenSim applied (x, y, z, ScaleTool
+semantics) and the static pose found by marker placement.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputFileError
+from ._opensim import import_opensim
+from ._run import OpenSimToolError, run_tool
+from .model import _first_line
+from .setups import read_scale_setup
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScaleResult:
+    """Outcome of a ScaleTool run. Scale factors are dimensionless (x, y, z) per body, in model body order."""
+
+    setup_file: Path
+    model_file: Path
+    scale_factors: tuple[tuple[str, tuple[float, float, float]], ...]
+    scale_file: Path
+    #: MarkerPlacer's static pose: (coordinate, value in rad or m), or () when marker placement was off
+    static_pose: tuple[tuple[str, float], ...]
+    static_pose_file: Path | None
+    total_mass: float
+    seconds: float
+    #: marker error of MarkerPlacer's static-pose fit before it moves the markers (m), and the worst marker
+    placer_rms: float | None = None
+    placer_max: float | None = None
+    placer_worst: str | None = None
+
+    def factors(self) -> dict[str, tuple[float, float, float]]:
+        return dict(self.scale_factors)
+
+
+def run_scale(setup_file: str | Path) -> ScaleResult:
+    """Run the ScaleTool described by ``setup_file`` (outputs land beside it, as OpenSim writes them).
+
+    The setup must name an output scale file (ModelScaler ``output_scale_file``) and an output model
+    (MarkerPlacer ``output_model_file``, or ModelScaler ``output_model_file`` when marker placement is off).
+
+    Raises:
+        OpenSimToolError: OpenSim failed (message names the setup and OpenSim's error).
+        InputFileError: the setup cannot be read.
+    """
+    osim = import_opensim()
+    setup_file = Path(setup_file).resolve()
+    setup = read_scale_setup(setup_file)
+    folder = setup_file.parent
+    if not setup.output_scale_file:
+        raise ValueError(f"{setup_file}: output_scale_file must be set to read back the scale factors")
+    out_model = setup.output_model_file if setup.placer_apply else setup.output_scaled_only_model_file
+    if not out_model:
+        raise ValueError(f"{setup_file}: an output model file must be set")
+    t0 = time.perf_counter()
+    tool = osim.ScaleTool(str(setup_file))
+    messages: list[str] = []
+    run_tool(tool.run, "ScaleTool", setup_file, messages)
+    placer = _placer_error(messages)
+    model_file = folder / out_model
+    scale_file = folder / setup.output_scale_file
+    for produced in (model_file, scale_file):
+        if not produced.is_file():
+            raise OpenSimToolError(f"{setup_file}: OpenSim ScaleTool did not write {produced.name}")
+
+    model = osim.Model(str(model_file))
+    state = model.initSystem()
+    bodies = [b.getName() for b in model.getBodySet()]
+    factors = read_scale_factors(scale_file, bodies)
+    pose: tuple[tuple[str, float], ...] = ()
+    pose_file = None
+    if setup.placer_apply and setup.output_motion_file:
+        pose_file = folder / setup.output_motion_file
+        if pose_file.is_file():
+            pose = _read_static_pose(pose_file, model)
+    result = ScaleResult(
+        setup_file=setup_file, model_file=model_file, scale_factors=factors, scale_file=scale_file,
+        static_pose=pose, static_pose_file=pose_file, total_mass=float(model.getTotalMass(state)),
+        seconds=time.perf_counter() - t0, placer_rms=placer[0], placer_max=placer[1], placer_worst=placer[2],
+    )
+    log.debug("ScaleTool %s: %d bodies scaled in %.1f s", setup_file.name, len(factors), result.seconds)
+    return result
+
+
+_PLACER_RE = re.compile(r"marker error: RMS = ([-+0-9.eE]+), max = ([-+0-9.eE]+) \((.*)\)")
+
+
+def _placer_error(messages: list[str]) -> tuple[float | None, float | None, str | None]:
+    """MarkerPlacer's logged static-fit error ("marker error: RMS = r, max = m (name)")."""
+    for text in reversed(messages):
+        hit = _PLACER_RE.search(text)
+        if hit:
+            return float(hit.group(1)), float(hit.group(2)), hit.group(3)
+    return None, None, None
+
+
+def read_scale_factors(path: str | Path, bodies=None) -> tuple[tuple[str, tuple[float, float, float]], ...]:
+    """Per-body (x, y, z) factors from a ScaleSet XML (ModelScaler's ``output_scale_file``).
+
+    Args:
+        bodies: keep only these names, in this order (OpenSim also lists offset frames and ground).
+    """
+    osim = import_opensim()
+    path = Path(path)
+    try:
+        sset = osim.ScaleSet(str(path))
+    except RuntimeError as exc:
+        raise InputFileError(path, f"OpenSim cannot read this ScaleSet: {_first_line(exc)}") from None
+    found: dict[str, tuple[float, float, float]] = {}
+    for i in range(sset.getSize()):
+        s = sset.get(i)
+        v = s.getScaleFactors()
+        found.setdefault(s.getSegmentName(), (float(v.get(0)), float(v.get(1)), float(v.get(2))))
+    names = list(bodies) if bodies is not None else list(found)
+    missing = [b for b in names if b not in found]
+    if missing:
+        raise InputFileError(path, f"no scale factors for bodies {', '.join(missing)}")
+    return tuple((b, found[b]) for b in names)
+
+
+def _read_static_pose(path: Path, model) -> tuple[tuple[str, float], ...]:
+    """Coordinate values of MarkerPlacer's output (a states file: columns are coordinate value paths, rad/m)."""
+    osim = import_opensim()
+    table = osim.TimeSeriesTable(str(path))
+    labels = list(table.getColumnLabels())
+    row = table.getRowAtIndex(0)
+    values = {}
+    for i, label in enumerate(labels):
+        parts = label.strip("/").split("/")
+        if len(parts) >= 2 and parts[-1] == "value":
+            values[parts[-2]] = float(row[i])
+        elif label in [c.getName() for c in model.getCoordinateSet()]:
+            values[label] = float(row[i])
+    in_degrees = table.hasTableMetaDataKey("inDegrees") and table.getTableMetaDataAsString("inDegrees") == "yes"
+    out = []
+    for c in model.getCoordinateSet():
+        if c.getName() in values:
+            v = values[c.getName()]
+            if in_degrees and c.getMotionType() != 2:
+                v = v * 3.141592653589793 / 180.0
+            out.append((c.getName(), v))
+    return tuple(out)
