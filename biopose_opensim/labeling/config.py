@@ -11,12 +11,11 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, InputFileError
-from ..paths import default_model_path
 
 try:  # Python >= 3.11
     import tomllib
@@ -40,8 +39,9 @@ class LabelConfig:
     XML (accuracy, constraint weight, time ranges), or from the automatic choice documented per field.
     """
 
-    #: Generic OpenSim model (.osim) to scale. Overrides the model_file of a Scale setup.
-    model: Path = field(default_factory=default_model_path)
+    #: Generic OpenSim model (.osim) to scale; overrides the model_file of a Scale setup. None: the Scale setup's
+    #: model_file when it exists, else the default model (osim_models/RajagopalLaiUhlrich2023.osim).
+    model: Path | None = None
     #: OpenSim MarkerSet XML replacing the model's own markers (e.g. a lab's marker set). None: the model's markers.
     markers: Path | None = None
     #: A lab's ScaleTool setup XML used as the template (measurements, weights, scaling order, manual scales,
@@ -214,7 +214,8 @@ class LabelConfig:
 
 
 _FIELD_COMMENTS = {
-    "model": "Generic OpenSim model (.osim) to scale; overrides a Scale setup's model_file.",
+    "model": "Generic OpenSim model (.osim) to scale; overrides a Scale setup's model_file\n"
+    "(unset: the Scale setup's model_file if it exists, else osim_models/RajagopalLaiUhlrich2023.osim).",
     "markers": "OpenSim MarkerSet XML replacing the model's markers (unset: the model's own markers).",
     "scale_setup": "A lab's ScaleTool setup XML used as template (unset: protocol built automatically).",
     "ik_setup": "A lab's InverseKinematicsTool setup XML used as template (unset: tasks from the protocol).",

@@ -6,6 +6,7 @@ Precedence of settings: command-line flags > ``--config`` TOML > the sample's ``
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -84,7 +85,7 @@ def run_label(
     if spec is None:
         if static is None or not trials:
             raise ConfigError("one subject needs --static S.trc and --trials T1.trc [T2.trc ...]")
-        spec = SubjectSpec(name=subject or Path(static).stem, static=Path(static),
+        spec = SubjectSpec(name=subject or subject_name_from_static(Path(static)), static=Path(static),
                            trials=tuple(Path(t) for t in trials), mass=mass, height=height)
     else:
         spec = SubjectSpec(name=subject or spec.name, static=spec.static, trials=spec.trials,
@@ -93,6 +94,12 @@ def run_label(
     result = label_subject(spec, cfg, out, overwrite=overwrite, progress=True)
     log.info("labelled %s: %d trial(s) -> %s (report %s)", result.name, len(result.trials), out, result.report)
     return 0
+
+
+def subject_name_from_static(static: Path) -> str:
+    """A subject name from a static trial's file name: ``subject01_static.trc`` -> ``subject01``."""
+    stem = re.sub(r"(^|[_\-. ])static([_\-. ]|$)", r"\1", Path(static).stem, flags=re.IGNORECASE).strip("_-. ")
+    return stem or "subject"
 
 
 def _log_file(out: Path) -> Path:

@@ -2,18 +2,39 @@
 
 The work is split in three steps so that a dataset runner can spread trials over processes or a Dask cluster:
 :func:`prepare_subject` (scale, once per subject), :func:`label_trial` (IK, once per trial, independent),
-:func:`finish_subject` (report). :func:`label_subject` runs the three serially.
+:func:`finish_subject` (report). :func:`label_subject` runs the three serially. Every output is written
+atomically; OpenSim's own outputs are produced in a staging folder inside the output folder and moved into
+place when complete.
 """
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
+from ..atomic import atomic_write_text
+from ..errors import ConfigError, InputFileError
+from ..io import MotionData, write_mot
+from ..osim.ik import run_ik
+from ..osim.scale import run_scale
+from ..osim.setups import Measurement, read_ik_setup, write_ik_setup, write_scale_setup
 from .config import LabelConfig
+from .labels import read_labels, scale_array, write_labels
+from .outputs import SubjectPaths, move_into_place, refuse_existing, safe_name, staging_dir
+from .resolve import resolve_setups
+from .static import check_window
+from .trials import check_shared_markers, clean_trial, read_markers, write_clean_trc
 
 log = logging.getLogger(__name__)
+
+#: number of worst markers listed per trial
+N_WORST = 3
 
 
 @dataclass(frozen=True)
@@ -34,14 +55,16 @@ class PreparedSubject:
 
     name: str
     out_dir: Path
+    #: the configuration with every resolved value filled in (model, markers, accuracy, window, mass, ...)
     config: LabelConfig
     scaled_model: Path
     setup_scale: Path
     setup_ik: Path
     scale_factors_json: Path
-    #: per body: (sx, sy, sz), OpenSim ScaleTool semantics
+    #: per body: (sx, sy, sz), OpenSim ScaleTool semantics, model body order
     scale_factors: tuple[tuple[str, tuple[float, float, float]], ...]
     static_window: tuple[float, float]
+    static_window_source: str
     mass: float | None
     height: float | None
     sex: str | None
@@ -51,8 +74,18 @@ class PreparedSubject:
     marker_renames: tuple[tuple[str, str], ...]
     #: names of the markers IK tracks (weight > 0)
     ik_markers: tuple[str, ...]
-    #: static-trial marker RMS after marker placement, m (None when marker placement was not applied)
+    #: MarkerPlacer's static-fit marker RMS before moving the markers, m (None without marker placement)
     static_rms: float | None
+    static_max: float | None
+    static_worst: str | None
+    #: MarkerPlacer's static pose: (coordinate, value rad or m)
+    static_pose: tuple[tuple[str, float], ...]
+    measurements: tuple[Measurement, ...]
+    #: measurement name -> "default", "auto" or "setup"
+    measurement_sources: tuple[tuple[str, str], ...]
+    model_markers: tuple[str, ...]
+    total_mass: float
+    notes: tuple[str, ...]
     seconds: float
 
 
@@ -63,13 +96,21 @@ class TrialResult:
     name: str
     status: str  # "done" or "skipped"
     n_frames: int
-    rms_error: float
-    max_error: float
+    rms_error: float  # mean over frames of the per-frame marker RMS
+    max_error: float  # largest marker error of any frame
     worst_markers: tuple[tuple[str, float], ...]
     ik_mot: Path
     marker_errors: Path
     labels: Path
     seconds: float
+    source: Path | None = None
+    #: per-frame marker RMS percentiles (5, 50, 95), m: the label noise floor
+    rms_percentiles: tuple[float, float, float] = (float("nan"),) * 3
+    time_range: tuple[float, float] | None = None
+    gaps_filled: int = 0
+    #: gaps left to OpenSim's per-frame skip: (marker, start s, end s)
+    gaps_unfilled: tuple[tuple[str, float, float], ...] = ()
+    unused_markers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,33 +127,268 @@ class SubjectResult:
     seconds: float
 
 
+# ------------------------------------------------------------------------------------------------- scale
 def prepare_subject(
     spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: bool = False
 ) -> PreparedSubject:
     """Resolve the setups/protocol, write the setup XMLs used, scale the model (``<subject>_scaled.osim``).
 
     Raises:
-        OutputExistsError: ``out_dir`` holds results and ``overwrite`` is False.
+        OutputExistsError: ``out_dir`` holds results and ``overwrite`` is False (nothing is changed).
         BioposeError: bad inputs (missing files, malformed trials, marker names the model lacks, ...).
     """
-    raise NotImplementedError
+    t0 = time.perf_counter()
+    out_dir = Path(out_dir)
+    name = safe_name(spec.name)
+    paths = SubjectPaths(out_dir, name)
+    refuse_existing(paths, overwrite)
+    if not Path(spec.static).is_file():
+        raise InputFileError(spec.static, "static trial not found")
+    setups = resolve_setups(name, Path(spec.static), spec.mass, spec.height, config, paths)
+    for note in setups.notes:
+        log.info("%s: %s", name, note)
+
+    write_clean_trc(paths.cleaned_static(spec.static), setups.static.data)
+    with staging_dir(out_dir) as stage:
+        stage_setup = stage / paths.setup_scale.name
+        write_scale_setup(setups.scale, stage_setup)
+        result = run_scale(stage_setup)
+        move_into_place(result.model_file, paths.scaled_model)
+        move_into_place(result.scale_file, paths.scale_set)
+        if result.static_pose_file is not None and result.static_pose_file.is_file():
+            move_into_place(result.static_pose_file, paths.static_pose)
+    write_scale_setup(setups.scale, paths.setup_scale)
+    write_ik_setup(setups.ik_template, paths.setup_ik)
+
+    sources = _measurement_sources(setups)
+    resolved = config.with_overrides(
+        model=setups.model_file, markers=setups.markers_file, accuracy=setups.accuracy,
+        constraint_weight=setups.constraint_weight, static_window=setups.window, mass=setups.mass,
+        height=setups.height,
+    )
+    ik_markers = tuple(t.name for t in setups.ik_template.marker_tasks
+                       if t.apply and t.weight > 0 and t.name in set(setups.model.marker_names))
+    prepared = PreparedSubject(
+        name=name, out_dir=out_dir, config=resolved, scaled_model=paths.scaled_model, setup_scale=paths.setup_scale,
+        setup_ik=paths.setup_ik, scale_factors_json=paths.scale_factors_json, scale_factors=result.scale_factors,
+        static_window=setups.window, static_window_source=setups.window_source, mass=setups.mass,
+        height=setups.height, sex=spec.sex, accuracy=setups.accuracy, constraint_weight=setups.constraint_weight,
+        marker_renames=tuple(setups.renames.items()), ik_markers=ik_markers, static_rms=result.placer_rms,
+        static_max=result.placer_max, static_worst=result.placer_worst, static_pose=result.static_pose,
+        measurements=tuple(m for m in setups.scale.measurements if m.apply) if "measurements" in
+        setups.scale.scaling_order else (), measurement_sources=sources,
+        model_markers=setups.model.marker_names, total_mass=result.total_mass, notes=setups.notes,
+        seconds=time.perf_counter() - t0,
+    )
+    _write_scale_json(prepared, setups.model_file, setups.markers_file)
+    log.info("%s: scaled in %.1f s (static window %.2f-%.2f s, %s; static fit RMS %s)", name, prepared.seconds,
+             *setups.window, setups.window_source,
+             f"{1000 * result.placer_rms:.1f} mm" if result.placer_rms is not None else "n/a")
+    return prepared
 
 
+def _measurement_sources(setups) -> tuple[tuple[str, str], ...]:
+    if setups.protocol is not None and setups.scale.source is None:
+        return setups.protocol.measurement_sources
+    return tuple((m.name, "setup") for m in setups.scale.measurements)
+
+
+def _write_scale_json(p: PreparedSubject, model_file: Path, markers_file: Path | None) -> None:
+    pose = dict(p.static_pose)
+    rotational = {c for c, _ in p.static_pose if not c.endswith(("_tx", "_ty", "_tz"))}
+    doc = {
+        "subject": p.name,
+        "generic_model": str(model_file),
+        "marker_set": str(markers_file) if markers_file else None,
+        "scaled_model": p.scaled_model.name,
+        "mass_kg": p.mass,
+        "height_m": p.height,
+        "total_mass_kg": p.total_mass,
+        "static_window_s": list(p.static_window),
+        "static_window_source": p.static_window_source,
+        "static_fit": {"rms_m": p.static_rms, "max_m": p.static_max, "worst_marker": p.static_worst},
+        "scale_factors": {b: list(f) for b, f in p.scale_factors},
+        "measurements": [
+            {"name": m.name, "marker_pairs": [list(pr) for pr in m.marker_pairs],
+             "bodies": [[b, ax] for b, ax in m.body_scales], "source": dict(p.measurement_sources).get(m.name)}
+            for m in p.measurements
+        ],
+        "static_pose": {c: (float(np.degrees(v)) if c in rotational else float(v)) for c, v in pose.items()},
+        "static_pose_units": "degrees for rotational coordinates, m for translations",
+    }
+    atomic_write_text(p.scale_factors_json, json.dumps(doc, indent=2) + "\n")
+
+
+# ------------------------------------------------------------------------------------------------- IK
 def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False) -> TrialResult:
     """IK for one trial: ``<trial>_ik.mot``, ``<trial>_marker_errors.sto``, ``labels/<trial>.npz``.
 
     Idempotent: a finished trial (outputs present and newer than its inputs) is skipped unless ``overwrite``.
+
+    Raises:
+        BioposeError: bad trial (missing, malformed, too few markers shared with the model, time range outside).
     """
-    raise NotImplementedError
+    t0 = time.perf_counter()
+    trial = Path(trial)
+    paths = SubjectPaths(prepared.out_dir, prepared.name)
+    tp = paths.trial(trial)
+    if not overwrite and _finished(tp, trial, prepared):
+        log.info("%s/%s: finished earlier, skipped", prepared.name, tp.name)
+        return _result_from_labels(tp, trial, "skipped", time.perf_counter() - t0)
+
+    cfg = prepared.config
+    raw = read_markers(trial, cfg.up_axis)
+    clean = clean_trial(raw, dict(prepared.marker_renames), cfg.max_gap, prepared.model_markers)
+    template = read_ik_setup(prepared.setup_ik)
+    tracked = [t.name for t in template.marker_tasks if t.apply and t.weight > 0]
+    check_shared_markers(clean.data, tracked, prepared.model_markers, int(cfg.min_shared_markers))
+    data = clean.data
+    if template.time_range is not None:
+        window = check_window(data, template.time_range, "IK time range")
+    else:
+        window = (float(data.times[0]), float(data.times[-1]))
+
+    write_clean_trc(tp.cleaned_trc, data)
+    setup = template.replace(name=tp.name, model_file=prepared.scaled_model, marker_file=tp.cleaned_trc.resolve(),
+                             time_range=window)
+    with staging_dir(prepared.out_dir) as stage:
+        stage_setup = stage / tp.setup_ik.name
+        write_ik_setup(setup.replace(output_motion_file=tp.ik_mot.name, results_directory="."), stage_setup)
+        result = run_ik(stage_setup, prepared.scaled_model)
+        _write_marker_errors(tp.marker_errors, result)
+        idx = np.searchsorted(data.times, result.times - 1e-9)
+        idx = np.clip(idx, 0, data.n_frames - 1)
+        write_labels(
+            tp.labels, times=result.times, rate=data.rate, marker_names=np.array(data.marker_names),
+            markers=data.positions[idx], tracked_markers=np.array(result.marker_names),
+            model_markers=result.model_markers, marker_errors=result.marker_errors,
+            coordinate_names=np.array(result.coordinate_names), rotational=np.array(result.rotational),
+            q=result.q, body_names=np.array([b for b, _ in prepared.scale_factors]),
+            s=scale_array(prepared.scale_factors, [b for b, _ in prepared.scale_factors]),
+            subject=prepared.name, trial=tp.name, mass=prepared.mass, height=prepared.height,
+            accuracy=result.accuracy, gaps=clean.gaps.to_dict(), unused_markers=np.array(clean.unused, dtype=str),
+            time_range=np.array(window),
+        )
+        move_into_place(result.motion_file, tp.ik_mot)
+    write_ik_setup(setup.replace(output_motion_file=tp.ik_mot.name, results_directory="."), tp.setup_ik)
+    res = _result_from_labels(tp, trial, "done", time.perf_counter() - t0)
+    log.info("%s/%s: IK %d frames in %.1f s, marker RMS %.1f mm (max %.1f mm, worst %s)", prepared.name, tp.name,
+             res.n_frames, res.seconds, 1000 * res.rms_error, 1000 * res.max_error,
+             ", ".join(n for n, _ in res.worst_markers))
+    return res
 
 
+def _finished(tp, trial: Path, prepared: PreparedSubject) -> bool:
+    outputs = (tp.ik_mot, tp.marker_errors, tp.labels)
+    if not all(p.is_file() for p in outputs):
+        return False
+    inputs = [p for p in (trial, prepared.scaled_model, prepared.setup_ik) if p.is_file()]
+    newest_input = max(p.stat().st_mtime_ns for p in inputs)
+    return min(p.stat().st_mtime_ns for p in outputs) >= newest_input
+
+
+def _result_from_labels(tp, trial: Path, status: str, seconds: float) -> TrialResult:
+    lab = read_labels(tp.labels)
+    errors = np.asarray(lab["marker_errors"], dtype=float)
+    names = lab["tracked_markers"]
+    names = (names,) if isinstance(names, str) else tuple(names)
+    with np.errstate(invalid="ignore"), _ignore_nan_warnings():
+        per_frame = np.sqrt(np.nanmean(errors**2, axis=1)) if errors.size else np.full(len(errors), np.nan)
+        per_marker = np.sqrt(np.nanmean(errors**2, axis=0)) if errors.size else np.zeros(0)
+    finite = per_frame[np.isfinite(per_frame)]
+    order = [i for i in np.argsort(-np.nan_to_num(per_marker, nan=-1.0)) if np.isfinite(per_marker[i])]
+    gaps = lab.get("gaps") or {}
+    unfilled = tuple((m, float(a), float(b)) for m, runs in sorted(gaps.get("unfilled", {}).items()) for a, b in runs)
+    tr = lab.get("time_range")
+    unused = lab.get("unused_markers", ())
+    return TrialResult(
+        name=tp.name, status=status, n_frames=int(len(lab["times"])),
+        rms_error=float(finite.mean()) if finite.size else float("nan"),
+        max_error=float(np.nanmax(errors)) if np.isfinite(errors).any() else float("nan"),
+        worst_markers=tuple((names[i], float(per_marker[i])) for i in order[:N_WORST]),
+        ik_mot=tp.ik_mot, marker_errors=tp.marker_errors, labels=tp.labels, seconds=seconds, source=trial,
+        rms_percentiles=tuple(float(v) for v in np.percentile(finite, (5, 50, 95))) if finite.size else
+        (float("nan"),) * 3,
+        time_range=(float(tr[0]), float(tr[1])) if tr is not None else None,
+        gaps_filled=sum(len(v) for v in gaps.get("filled", {}).values()), gaps_unfilled=unfilled,
+        unused_markers=(unused,) if isinstance(unused, str) else tuple(unused),
+    )
+
+
+def _write_marker_errors(path: Path, result) -> None:
+    """OpenSim's per-frame columns (total_squared_error, marker_error_RMS, marker_error_max) then one column per
+    tracked marker, all in m (squared error in m^2)."""
+    errors = result.marker_errors
+    total = np.nansum(errors**2, axis=1)
+    values = np.column_stack([total, result.rms_error, result.max_error, errors])
+    labels = ("total_squared_error", "marker_error_RMS", "marker_error_max") + tuple(result.marker_names)
+    with _quiet_logger("biopose_opensim.io.mot"):
+        write_mot(path, MotionData(labels, result.times, values, in_degrees=False, name="Model Marker Errors from IK"))
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str):
+    """Missing markers are expected in marker-error files; keep the writer's NaN warning out of the console."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+@contextlib.contextmanager
+def _ignore_nan_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
+
+
+# ------------------------------------------------------------------------------------------------- report
 def finish_subject(prepared: PreparedSubject, results: Sequence[TrialResult]) -> SubjectResult:
     """Write ``report.md`` with PNG plots and the resolved ``label_config.toml``."""
-    raise NotImplementedError
+    from .report import write_report
+
+    t0 = time.perf_counter()
+    paths = SubjectPaths(prepared.out_dir, prepared.name)
+    atomic_write_text(paths.config_toml, prepared.config.to_toml())
+    report = write_report(prepared, list(results), paths)
+    return SubjectResult(
+        name=prepared.name, out_dir=prepared.out_dir, scaled_model=prepared.scaled_model,
+        scale_factors_json=prepared.scale_factors_json, trials=tuple(results), report=report,
+        config_toml=paths.config_toml, seconds=prepared.seconds + sum(r.seconds for r in results)
+        + time.perf_counter() - t0,
+    )
 
 
 def label_subject(
     spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: bool = False, progress: bool = True
 ) -> SubjectResult:
-    """Scale, IK every trial, report: :func:`prepare_subject`, :func:`label_trial` per trial, :func:`finish_subject`."""
-    raise NotImplementedError
+    """Scale, IK every trial, report: :func:`prepare_subject`, :func:`label_trial` per trial, :func:`finish_subject`.
+
+    Raises:
+        ConfigError: no trials, or two trials with the same name.
+        BioposeError: any bad input (before anything is written when it can be checked up front).
+    """
+    from tqdm import tqdm
+
+    trials = tuple(Path(t) for t in spec.trials)
+    if not trials:
+        raise ConfigError("no trials given; give at least one motion trial (--trials T1.trc ...)")
+    stems = [safe_name(t.stem) for t in trials]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise ConfigError(f"trials with the same name: {', '.join(dupes)}; output files would collide")
+    for t in trials:
+        if not t.is_file():
+            raise InputFileError(t, "trial not found")
+    prepared = prepare_subject(spec, config, out_dir, overwrite=overwrite)
+    results = []
+    bar = tqdm(trials, desc=f"IK {prepared.name}", unit="trial", disable=not progress, leave=False)
+    for t in bar:
+        bar.set_postfix_str(t.stem)
+        results.append(label_trial(prepared, t, overwrite=True))
+    return finish_subject(prepared, results)

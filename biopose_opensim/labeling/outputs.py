@@ -1,0 +1,152 @@
+"""Where one subject's outputs go, and the rule that protects results already there.
+
+Layout of ``OUT`` (one subject)::
+
+    <subject>_scaled.osim         scaled model with placed markers (OpenSim ScaleTool)
+    <subject>_scale_set.xml       OpenSim's ScaleSet of the applied factors
+    <subject>_static_pose.mot     MarkerPlacer's static pose
+    scale_factors.json            per-body (x, y, z) scale factors, settings and static-fit error
+    setup_scale.xml               the ScaleTool setup that ran (rerunnable in OpenSim)
+    setup_ik.xml                  the IK setup template (tasks, accuracy); per trial: <trial>_setup_ik.xml
+    <trial>_ik.mot                IK coordinates (degrees for rotational coordinates, inDegrees=yes)
+    <trial>_marker_errors.sto     per-frame total/RMS/max and per-marker errors (m)
+    labels/<trial>.npz            training labels (markers, q in rad, s per body, names, rates)
+    cleaned/<trial>.trc           the marker data handed to OpenSim (renamed, gaps filled, source units)
+    plots/<trial>_angles.png      joint-angle plots; report.md; label_config.toml; label.log
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from ..errors import OutputExistsError
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe version of a subject or trial name."""
+    out = _SAFE.sub("_", name).strip("._")
+    return out or "subject"
+
+
+@dataclass(frozen=True)
+class TrialPaths:
+    name: str
+    ik_mot: Path
+    marker_errors: Path
+    labels: Path
+    setup_ik: Path
+    cleaned_trc: Path
+    plot: Path
+
+
+@dataclass(frozen=True)
+class SubjectPaths:
+    out_dir: Path
+    name: str
+
+    def _p(self, rel: str) -> Path:
+        return self.out_dir / rel
+
+    @property
+    def scaled_model(self) -> Path:
+        return self._p(f"{self.name}_scaled.osim")
+
+    @property
+    def scale_set(self) -> Path:
+        return self._p(f"{self.name}_scale_set.xml")
+
+    @property
+    def static_pose(self) -> Path:
+        return self._p(f"{self.name}_static_pose.mot")
+
+    @property
+    def scale_factors_json(self) -> Path:
+        return self._p("scale_factors.json")
+
+    @property
+    def setup_scale(self) -> Path:
+        return self._p("setup_scale.xml")
+
+    @property
+    def setup_ik(self) -> Path:
+        return self._p("setup_ik.xml")
+
+    @property
+    def report(self) -> Path:
+        return self._p("report.md")
+
+    @property
+    def config_toml(self) -> Path:
+        return self._p("label_config.toml")
+
+    @property
+    def cleaned_dir(self) -> Path:
+        return self._p("cleaned")
+
+    @property
+    def labels_dir(self) -> Path:
+        return self._p("labels")
+
+    @property
+    def plots_dir(self) -> Path:
+        return self._p("plots")
+
+    def cleaned_static(self, static: Path) -> Path:
+        return self.cleaned_dir / f"{safe_name(Path(static).stem)}.trc"
+
+    def trial(self, trial: Path) -> TrialPaths:
+        n = safe_name(Path(trial).stem)
+        return TrialPaths(
+            name=n, ik_mot=self._p(f"{n}_ik.mot"), marker_errors=self._p(f"{n}_marker_errors.sto"),
+            labels=self.labels_dir / f"{n}.npz", setup_ik=self._p(f"{n}_setup_ik.xml"),
+            cleaned_trc=self.cleaned_dir / f"{n}.trc", plot=self.plots_dir / f"{n}_angles.png",
+        )
+
+    def existing_results(self) -> list[Path]:
+        """Result files already in the folder (label.log and dot-files do not count)."""
+        found = [p for p in (self.scaled_model, self.scale_factors_json, self.report, self.setup_scale)
+                 if p.exists()]
+        if self.out_dir.is_dir():
+            found += sorted(self.out_dir.glob("*_ik.mot"))
+        if self.labels_dir.is_dir():
+            found += sorted(self.labels_dir.glob("*.npz"))
+        return found
+
+
+def refuse_existing(paths: SubjectPaths, overwrite: bool) -> None:
+    """Raise :class:`OutputExistsError` if ``paths.out_dir`` holds results and ``overwrite`` is False."""
+    if overwrite:
+        return
+    found = paths.existing_results()
+    if found:
+        shown = ", ".join(p.name for p in found[:4]) + (" ..." if len(found) > 4 else "")
+        raise OutputExistsError(
+            f"{paths.out_dir} already holds results ({shown}); nothing was changed. Pass --overwrite to replace "
+            "them, or choose another --out folder"
+        )
+
+
+@contextmanager
+def staging_dir(out_dir: Path) -> Iterator[Path]:
+    """A temporary folder inside ``out_dir`` (same file system, so results move in with an atomic rename)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def move_into_place(src: Path, dst: Path) -> Path:
+    """Atomically replace ``dst`` by ``src`` (same file system)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+    return dst
