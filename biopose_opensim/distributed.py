@@ -304,8 +304,12 @@ def _run_isolated(task: Task) -> TaskOutcome:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _dask_client(scheduler: Any):
-    """Return ``(client, owned)`` for a scheduler address, a Client or a LocalCluster."""
+def open_dask_client(scheduler: Any):
+    """Return ``(client, owned)`` for a scheduler address, a Client or a cluster; close the client when ``owned``.
+
+    Raises:
+        ConfigError: a malformed or unreachable address, or an object that is none of these.
+    """
     from distributed import Client
 
     if isinstance(scheduler, Client):
@@ -325,7 +329,7 @@ def _dask_client(scheduler: Any):
 def _run_dask(tasks: list[Task], scheduler: Any, desc: str, progress: bool):
     from distributed import as_completed
 
-    client, owned = _dask_client(scheduler)
+    client, owned = open_dask_client(scheduler)
     try:
         n_workers = len(client.scheduler_info().get("workers", {}))
         out: dict[str, TaskOutcome] = {}

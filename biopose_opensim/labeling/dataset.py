@@ -32,7 +32,7 @@ from typing import Any
 
 from .. import __version__
 from ..atomic import atomic_write_bytes, atomic_write_text
-from ..distributed import Task, TaskOutcome, run_tasks
+from ..distributed import Task, TaskOutcome, default_workers, open_dask_client, run_tasks
 from ..errors import ConfigError
 from . import movi as _movi
 from .config import LabelConfig
@@ -46,6 +46,8 @@ STATE_FILE = ".prepared.pkl"
 MOVI_DIR = "_movi"
 #: length (s) of the stillest stretch of a MoVi capture written as its static trial
 MOVI_STATIC_SECONDS = 2.0
+_CHANGED = ("the static trial, subject values or settings changed since this subject was scaled; rerun with "
+            "--overwrite to recompute it")
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,7 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
     out.mkdir(parents=True, exist_ok=True)
     client, owned = _open_client(scheduler)
     run = dict(workers=workers, scheduler=client, progress=progress)
+    backend, n_workers = _backend(workers, client)
     try:
         if layout == "movi":
             found = _convert_movi(root, out, run, overwrite)
@@ -169,18 +172,17 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
             found = discover(root, "folders")
         log.info("dataset %s (%s): %d subjects, %d trials, %d invalid subject(s)", root, layout, len(found.subjects),
                  sum(len(s.trials) for s in found.subjects), len(found.invalid))
-        atomic_write_text(out / "label_config.toml", config.to_toml())
-
-        prepared, subj_state, backend, n_workers = _scale_phase(found.subjects, config, out, overwrite, run)
-        trial_out, backend2, n2 = _ik_phase(found.subjects, prepared, overwrite, run)
+        prepared, subj_state = _scale_phase(found.subjects, config, out, overwrite, run)
+        if not any(st[1] == _CHANGED for st in subj_state.values()):  # else the file would not match the results
+            atomic_write_text(out / "label_config.toml", config.to_toml())
+        trial_out = _ik_phase(found.subjects, prepared, overwrite, run)
         reports = _report_phase(prepared, trial_out, run)
     finally:
         if owned:
             client.close()
 
     subjects = _summaries(found, out, prepared, subj_state, trial_out, reports)
-    summary = DatasetSummary(root, out, layout, backend2 or backend, max(n_workers, n2),
-                             time.perf_counter() - start, subjects, out / "summary.json", out / "report.md")
+    summary = DatasetSummary(root, out, layout, backend, n_workers, time.perf_counter() - start, subjects, out / "summary.json", out / "report.md")
     atomic_write_text(summary.summary_json, json.dumps(_summary_dict(summary, started, overwrite), indent=2) + "\n")
     atomic_write_text(summary.report, _report_md(summary, started))
     c = summary.counts()
@@ -191,12 +193,18 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
 
 # ---------------------------------------------------------------------------------------------- phases
 def _open_client(scheduler: Any):
-    """A Dask client opened once for all phases when ``scheduler`` is an address; else pass it through."""
-    if isinstance(scheduler, str):
-        from ..distributed import _dask_client
+    """One Dask client for all phases (None for the local back-ends)."""
+    if scheduler is None:
+        return None, False
+    return open_dask_client(scheduler)
 
-        return _dask_client(scheduler)
-    return scheduler, False
+
+def _backend(workers: int | None, client: Any) -> tuple[str, int]:
+    """Back-end name and worker count, as :func:`run_tasks` resolves them for a batch of many tasks."""
+    if client is not None:
+        return "dask", len(client.scheduler_info().get("workers", {}))
+    n = workers or default_workers()
+    return ("serial" if n == 1 else "processes"), n
 
 
 def _convert_movi(root: Path, out: Path, run: dict, overwrite: bool) -> DatasetLayout:
@@ -258,8 +266,7 @@ def _scale_phase(entries, config, out, overwrite, run):
             state[e.name] = ("skipped", None, 0.0)
             continue
         if old is not None and old[0] != fp:
-            state[e.name] = ("failed", "the static trial, subject values or settings changed since this subject was "
-                                       "scaled; rerun with --overwrite to recompute it", 0.0)
+            state[e.name] = ("failed", _CHANGED, 0.0)
             continue
         spec = SubjectSpec(e.name, e.static, e.trials, e.mass, e.height, e.sex)
         tasks.append(Task(e.name, prepare_subject, (spec, cfg, out / e.name, overwrite)))
@@ -272,14 +279,13 @@ def _scale_phase(entries, config, out, overwrite, run):
             state[o.key] = ("done", None, o.seconds)
         else:
             state[o.key] = ("failed", str(o.error), o.seconds)
-    return prepared, state, result.backend, result.workers
+    return prepared, state
 
 
 def _ik_phase(entries, prepared, overwrite, run):
     tasks = [Task(f"{e.name}/{t.stem}", label_trial, (prepared[e.name], t, overwrite))
              for e in entries if e.name in prepared for t in e.trials]
-    result = run_tasks(tasks, desc="IK", **run)
-    return result.by_key(), result.backend, result.workers
+    return run_tasks(tasks, desc="IK", **run).by_key()
 
 
 def _report_phase(prepared, trial_out: dict[str, TaskOutcome], run) -> dict[str, TaskOutcome]:
