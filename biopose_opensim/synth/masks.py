@@ -1,0 +1,176 @@
+"""Per-frame label masks from bony-landmark residuals, as D3KE did: a coordinate is masked in a frame
+when a bony landmark it moves is more than 2 cm from its model counterpart after IK.
+
+Which markers are bony: skin points over palpable bone (:data:`BONY_LANDMARKS`, three naming schemes:
+the D3KE/SMPL surface markers, the OpenSim Rajagopal/LaiUhlrich landmarks, and the OpenCap markers).
+Joint centres, mid-points, ground projections, thigh/shank cluster points and finger tips are not bony.
+
+Which markers a coordinate moves: the bony markers on the child body of the coordinate's joint; when that
+body carries none (talus, patella, toes), those of the nearest descendant bodies that do. Coupled
+coordinates share the mask of their independent coordinate; coordinates with no bony marker in reach (and
+locked coordinates) are never masked and are reported as such.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from ..osim import import_opensim
+
+log = logging.getLogger(__name__)
+
+#: Default mask threshold: bony-landmark residual above this (m) masks the coordinates that move it.
+MASK_THRESHOLD = 0.02
+
+_SIDES = ("L", "R")
+#: D3KE surface markers on SMPL topology that sit over bone (Tracking_* spine points included).
+_D3KE = {"STRN", "C7", "CLAV", "T1", "T8", "T10", "T12"} | {
+    f"{s}{n}" for s in _SIDES for n in ("ANK", "ANI", "ASI", "PSI", "SHO", "TOE", "HEE", "KNE", "KNI", "IWR",
+                                          "OWR", "ELB", "ELBIN", "CLAV", "FHD", "BHD", "MT1", "MT5")
+} | {f"Tracking_{v}" for v in ("L1", "L2", "L3", "L4", "L5", "T2", "T3", "T4", "T5", "T6", "T7", "T9", "T11")}
+#: OpenSim Rajagopal / LaiUhlrich landmarks over bone.
+_OPENSIM = {"C7", "CLAV"} | {
+    f"{s}{n}" for s in _SIDES for n in ("ACR", "ASI", "PSI", "LFC", "MFC", "LMAL", "MMAL", "CAL", "TOE", "MT5",
+                                          "LEL", "MEL", "FAradius", "FAulna")
+}
+#: OpenCap (LaiUhlrich2022 marker set) landmarks over bone.
+_OPENCAP = {"C7", "r_C7", "sternum", "L2", "T11", "T6"} | {
+    f"{s}_{n}" for s in ("r", "L", "l") for n in ("shoulder", "lelbow", "melbow", "lwrist", "mwrist", "ASIS",
+                                                 "PSIS", "knee", "mknee", "ankle", "mankle", "5meta", "toe",
+                                                 "big_toe", "calc")
+} | {f"{s}.{n}_study" for s in ("r", "L") for n in ("ASIS", "PSIS", "knee", "mknee", "ankle", "mankle", "toe",
+                                                      "5meta", "calc", "shoulder", "lelbow", "melbow", "lwrist",
+                                                      "mwrist")} | {"C7_study", "r_C7_study"}
+BONY_LANDMARKS: frozenset[str] = frozenset(_D3KE | _OPENSIM | _OPENCAP)
+
+
+def bony_markers(marker_names: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The names in ``marker_names`` that are bony landmarks (plus any in ``extra``), in their order."""
+    bony = BONY_LANDMARKS | set(extra)
+    return tuple(n for n in marker_names if n in bony)
+
+
+@dataclass(frozen=True)
+class MaskPlan:
+    """Bony markers moved by each coordinate of a model.
+
+    Attributes:
+        coordinate_names: (C,) model coordinates in model order.
+        markers_per_coordinate: for each coordinate, the bony marker names that gate it (may be empty).
+        unmasked: coordinates never masked (locked, or no bony marker in reach).
+    """
+
+    coordinate_names: tuple[str, ...]
+    markers_per_coordinate: tuple[tuple[str, ...], ...]
+    unmasked: tuple[str, ...]
+
+    def to_dict(self) -> dict:
+        return {c: list(m) for c, m in zip(self.coordinate_names, self.markers_per_coordinate)}
+
+
+def plan_masks(model_path: str | Path, bony: Sequence[str]) -> MaskPlan:
+    """Work out, from the model's joint tree and marker set, which bony markers gate each coordinate."""
+    osim = import_opensim()
+    model = osim.Model(str(model_path))
+    model.initSystem()
+    bony = set(bony)
+    markers_on: dict[str, list[str]] = {}
+    ms = model.getMarkerSet()
+    for i in range(ms.getSize()):
+        mk = ms.get(i)
+        if mk.getName() in bony:
+            markers_on.setdefault(mk.getParentFrame().findBaseFrame().getName(), []).append(mk.getName())
+    children: dict[str, list[str]] = {}
+    joint_child: dict[str, str] = {}
+    js = model.getJointSet()
+    for i in range(js.getSize()):
+        j = js.get(i)
+        parent = j.getParentFrame().findBaseFrame().getName()
+        child = j.getChildFrame().findBaseFrame().getName()
+        children.setdefault(parent, []).append(child)
+        joint_child[j.getName()] = child
+
+    def gate(body: str) -> list[str]:
+        level = [body]
+        while level:
+            found = [m for b in level for m in markers_on.get(b, [])]
+            if found:
+                return found
+            level = [c for b in level for c in children.get(b, [])]
+        return []
+
+    cs = model.getCoordinateSet()
+    names, per, unmasked = [], [], []
+    couplers: dict[str, str] = {}
+    cons = model.getConstraintSet()
+    for i in range(cons.getSize()):
+        con = osim.CoordinateCouplerConstraint.safeDownCast(cons.get(i))
+        if con is not None and con.getIndependentCoordinateNames().getSize() == 1:
+            couplers[con.getDependentCoordinateName()] = con.getIndependentCoordinateNames().get(0)
+    by_name: dict[str, tuple[str, ...]] = {}
+    for i in range(cs.getSize()):
+        c = cs.get(i)
+        names.append(c.getName())
+        if c.get_locked():
+            by_name[c.getName()] = ()
+            continue
+        by_name[c.getName()] = tuple(gate(joint_child[c.getJoint().getName()]))
+    for n in names:
+        m = by_name[couplers[n]] if n in couplers else by_name[n]
+        per.append(m)
+        if not m:
+            unmasked.append(n)
+    return MaskPlan(tuple(names), tuple(per), tuple(unmasked))
+
+
+def coordinate_masks(plan: MaskPlan, marker_error: np.ndarray, marker_names: Sequence[str],
+                     threshold: float = MASK_THRESHOLD) -> np.ndarray:
+    """(T, C) bool, True where the label is valid: every present gating marker is within ``threshold``.
+
+    Args:
+        marker_error: (T, M) metres, NaN where the marker is missing or not in the model.
+        marker_names: (M,) names of ``marker_error``'s columns.
+    """
+    col = {n: i for i, n in enumerate(marker_names)}
+    T = marker_error.shape[0]
+    out = np.ones((T, len(plan.coordinate_names)), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        bad = marker_error > threshold  # NaN compares False: a missing marker never masks
+    for c, gates in enumerate(plan.markers_per_coordinate):
+        idx = [col[m] for m in gates if m in col]
+        if idx:
+            out[:, c] = ~bad[:, idx].any(axis=1)
+    return out
+
+
+def marker_residuals(model_path: str | Path, q: np.ndarray, coordinate_names: Sequence[str],
+                     markers: np.ndarray, marker_names: Sequence[str]) -> np.ndarray:
+    """(T, M) metres: distance between each experimental marker and the model's marker at pose ``q``.
+
+    Args:
+        model_path: the scaled model with its placed markers.
+        q: (T, C) radians / metres in ``coordinate_names`` order.
+        markers: (T, M, 3) metres, ground frame; NaN where missing.
+    Markers the model lacks, and missing markers, give NaN.
+    """
+    osim = import_opensim()
+    model = osim.Model(str(model_path))
+    state = model.initSystem()
+    cs = model.getCoordinateSet()
+    coords = [cs.get(n) for n in coordinate_names]
+    ms = model.getMarkerSet()
+    present = [(k, ms.get(n)) for k, n in enumerate(marker_names) if ms.contains(n)]
+    T = q.shape[0]
+    model_pos = np.full((T, len(marker_names), 3), np.nan)
+    for t in range(T):
+        for c, v in zip(coords, q[t]):
+            c.setValue(state, float(v), False)
+        model.realizePosition(state)
+        for k, mk in present:
+            p = mk.getLocationInGround(state)
+            model_pos[t, k] = (p.get(0), p.get(1), p.get(2))
+    return np.linalg.norm(model_pos - markers, axis=-1)
