@@ -7,9 +7,13 @@ worker script (``_nimble_worker.py``, run with that environment's python) exchan
 through ``.npz`` files.
 
 Coordinate mapping (see :func:`nimble_coordinate_map`): nimblephysics' OpenSim parser drops the patella bodies
-and their coupled coordinates (``knee_angle_r_beta`` ...), and names its degrees of freedom after the OpenSim
-coordinates it keeps. The layer's independent coordinates are matched to nimble's DOFs by name; a DOF of nimble
-without a layer coordinate, or a layer coordinate that nimble lacks and that is not held at zero, is an error.
+(``patella_r``, ``patella_l``: 20 bodies instead of OpenSim's 22) and the coupled coordinates that drive them
+(``knee_angle_r_beta``, ``knee_angle_l_beta``), and names its degrees of freedom after the OpenSim coordinates it
+keeps. The layer's inputs are the *independent* coordinates, which excludes the same coupled coordinates, so on
+Rajagopal2015 the two sets are equal (37 each) and differ only in order; they are matched by name. A nimble DOF
+without a layer coordinate is an error; layer coordinates without a nimble DOF are listed in
+``NimbleCoordinateMap.dropped`` (none for Rajagopal2015). Markers are matched by name (nimble returns them
+sorted by name).
 """
 from __future__ import annotations
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from biopose_opensim.osim import import_opensim
 
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
 
 @dataclass
 class OpenSimPoses:

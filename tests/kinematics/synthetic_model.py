@@ -135,5 +135,7 @@ def build_synthetic_model(path: str | Path, natural_cubic_spline: bool = False) 
     path = Path(path)
     model.printToXML(str(path))
     if natural_cubic_spline:
-        path.write_text(path.read_text().replace("<SimmSpline", "<NaturalCubicSpline").replace("</SimmSpline>", "</NaturalCubicSpline>"))
+        text = path.read_text().replace("<SimmSpline", "<NaturalCubicSpline")
+        path.write_text(text.replace("</SimmSpline>", "</NaturalCubicSpline>"))
+        assert text.count("<NaturalCubicSpline") >= 4
     return path
