@@ -285,7 +285,16 @@ def _scale_phase(entries, config, out, overwrite, run):
 def _ik_phase(entries, prepared, overwrite, run):
     tasks = [Task(f"{e.name}/{t.stem}", label_trial, (prepared[e.name], t, overwrite))
              for e in entries if e.name in prepared for t in e.trials]
+    # longest trials first (file size ~ frames x markers): shortens the tail of a parallel batch
+    tasks.sort(key=lambda task: -_size(task.args[1]))
     return run_tasks(tasks, desc="IK", **run).by_key()
+
+
+def _size(path: Path) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
 
 
 def _report_phase(prepared, trial_out: dict[str, TaskOutcome], run) -> dict[str, TaskOutcome]:
