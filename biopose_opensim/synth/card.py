@@ -27,10 +27,15 @@ class CardStats:
         coordinate_names: (C,) in dataset order.
         lower, upper: (C,) coordinate ranges (radians / metres), used as histogram limits.
         rotational: (C,) bool, shown in degrees.
+        compare: (C,) bool, coordinates compared with the generating motion (default: rotational ones;
+            pelvis translations follow the subject's own body size and are not comparable).
     """
 
-    def __init__(self, coordinate_names: Sequence[str], lower: np.ndarray, upper: np.ndarray, rotational: np.ndarray):
+    def __init__(self, coordinate_names: Sequence[str], lower: np.ndarray, upper: np.ndarray, rotational: np.ndarray,
+                 compare: np.ndarray | None = None):
         self.names = tuple(coordinate_names)
+        #: coordinates whose label is compared with the generating motion (default: the rotational ones)
+        self.compare = np.asarray(rotational if compare is None else compare, dtype=bool)
         lo = np.where(np.abs(lower) > 50, -np.pi, lower)
         hi = np.where(np.abs(upper) > 50, np.pi, upper)
         self.edges = [np.linspace(a, b, N_BINS + 1) for a, b in zip(lo, hi)]
@@ -81,7 +86,7 @@ class CardStats:
         }
         if self.err_count.any():
             mae = np.where(self.err_count > 0, self.abs_err_sum / np.maximum(self.err_count, 1), np.nan)
-            rot = self.rotational & (self.err_count > 0)
+            rot = self.compare & (self.err_count > 0)
             out["label_vs_source_mae_deg"] = float(np.degrees(np.nanmean(mae[rot]))) if rot.any() else None
         return out
 
@@ -213,10 +218,12 @@ def write_card(root: Path, stats: CardStats, subjects: Sequence[SubjectRecord], 
     if stats.err_count.any():
         lines += ["", "## Labels versus the generating motion", "",
                   "Mean absolute difference between the OpenSim IK label and the motion that generated the "
-                  "virtual markers (unmasked frames).", "",
+                  "virtual markers (unmasked frames). Locked and coupled coordinates are left out, and so are the "
+                  "pelvis translations, which follow the subject's own body size.", "",
+                  f"Mean over coordinates: **{s.get('label_vs_source_mae_deg') or float('nan'):.2f}°**.", "",
                   "| coordinate | MAE | max |", "|---|---|---|"]
         for c, name in enumerate(stats.names):
-            if stats.err_count[c] == 0:
+            if stats.err_count[c] == 0 or not stats.compare[c]:
                 continue
             mae = stats.abs_err_sum[c] / stats.err_count[c]
             mx = stats.abs_err_max[c]

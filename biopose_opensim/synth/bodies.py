@@ -1,0 +1,102 @@
+"""Body meshes driven by OpenSim kinematics: model coordinates -> posed mesh -> virtual markers.
+
+For Anny (the default) a subject is an :class:`~biopose_opensim.bodymodels.anny.AnnyShape`; its calibration
+against the OpenSim model (:func:`biopose_opensim.motion.retarget.calibrate`) fixes how each bone follows
+the OpenSim body that drives it; every frame of a coordinate motion then poses the mesh, and the
+virtual-marker set reads its markers off the mesh (OpenSim ground frame, metres, y up).
+
+Meshes are posed in chunks of :data:`CHUNK` frames (a 13,718-vertex mesh is ~330 kB per frame in float64).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from ..markers.sets import VirtualMarkerSet, load_marker_set
+from ..markers.virtual import compile_marker_set, apply_marker_plan
+from .subjects import SubjectShape
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64
+#: Density used to turn mesh volume into mass, kg/m^3 (Anny's anthropometry uses the same value).
+BODY_DENSITY = 980.0
+
+
+@dataclass(frozen=True)
+class BodyMeasures:
+    """Anthropometry of a rest mesh: height (m, vertical extent) and mass (kg, volume × density)."""
+
+    height: float
+    mass: float
+
+
+def mesh_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
+    """Enclosed volume (m³) of a closed triangle mesh, by the divergence theorem."""
+    v0, v1, v2 = vertices[faces[:, 0]], vertices[faces[:, 1]], vertices[faces[:, 2]]
+    return float(abs(np.einsum("ij,ij->i", np.cross(v0, v1), v2).sum() / 6.0))
+
+
+class AnnySubjectBody:
+    """One Anny subject, calibrated against an OpenSim model, producing virtual markers from coordinates.
+
+    Args:
+        shape: the subject (Anny phenotypes).
+        model_path: the OpenSim model the coordinates belong to.
+        marker_set: virtual-marker set (name or YAML) on Anny's topology.
+    """
+
+    def __init__(self, shape: SubjectShape, model_path: str | Path, marker_set: str | Path | VirtualMarkerSet):
+        from ..bodymodels.anny import AnnyBodyModel, AnnyShape
+        from ..motion.retarget import calibrate
+
+        if shape.body_model != "anny":
+            raise ConfigError(f"subject {shape.name!r} is not an Anny subject")
+        self.shape = AnnyShape.from_dict(shape.phenotype_dict())
+        self.body = AnnyBodyModel()
+        self.model_path = str(model_path)
+        self.calib = calibrate(self.body, self.model_path, self.shape)
+        self.marker_set = marker_set if isinstance(marker_set, VirtualMarkerSet) else load_marker_set(marker_set)
+        self.marker_set.check_body_model(self.body.n_vertices, self.body.joint_names, "Anny")
+        self.plan = compile_marker_set(self.marker_set, self.body.joint_names)
+
+    @property
+    def marker_names(self) -> tuple[str, ...]:
+        return self.marker_set.names
+
+    def measures(self) -> BodyMeasures:
+        """Height and mass of the subject's rest mesh."""
+        rest = self.body.rest(self.shape)
+        v = rest.vertices[0].numpy()
+        return BodyMeasures(height=float(np.ptp(v[:, 2])),
+                            mass=BODY_DENSITY * mesh_volume(v, self.body.faces.numpy()))
+
+    def markers(self, times: np.ndarray, q: np.ndarray, coordinate_names, rotational) -> np.ndarray:
+        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for coordinates ``q`` (T, C) of the model."""
+        from ..motion.coordinates import CoordinateMotion
+        from ..motion.osim_poses import body_poses
+        from ..motion.retarget import retarget_poses, to_opensim_frame
+
+        motion = CoordinateMotion(np.asarray(times, float), np.asarray(q, float), tuple(coordinate_names),
+                                  np.asarray(rotational, bool), "motion")
+        poses = body_poses(self.model_path, motion)
+        pose = retarget_poses(self.calib, poses)
+        out = []
+        for a in range(0, len(times), CHUNK):
+            sl = slice(a, a + CHUNK)
+            from ..bodymodels.anny import AnnyPose
+
+            chunk = AnnyPose(orientations=pose.orientations[sl], root_position=pose.root_position[sl])
+            res = self.body.forward(self.shape, chunk)
+            verts = to_opensim_frame(res.vertices)
+            joints = to_opensim_frame(res.joints)
+            # ground projections use the lowest vertex of the whole trial, as a floor would
+            out.append((verts, joints))
+        floor = min(float(v[..., 1].min()) for v, _ in out)
+        mk = [apply_marker_plan(self.plan, v, j, up_axis=1, ground=floor) for v, j in out]
+        return torch.cat(mk).numpy()
