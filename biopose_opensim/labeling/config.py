@@ -82,6 +82,12 @@ class LabelConfig:
     min_shared_markers: int = 6
     #: Rename trial markers to the model's names through the landmark alias table (e.g. R.ASIS -> RASI).
     marker_aliases: bool = True
+    #: Without a Scale setup: add static-trial markers the model lacks to the body their name suggests (R.TH1 ->
+    #: femur_r, S2 -> pelvis, ...); marker placement then puts them where the static trial has them.
+    add_trial_markers: bool = True
+    #: Without a Scale setup: pose the generic model like the static trial before measurement-based scaling, so
+    #: marker pairs spanning a joint are measured in the same pose on model and subject.
+    measure_in_static_pose: bool = True
     #: Vertical axis of C3D trials ("y" or "z"); TRC trials are taken as y up.
     up_axis: str = "y"
     #: Write PNG plots of the joint angles into the report.
@@ -232,6 +238,10 @@ _FIELD_COMMENTS = {
     "time_range": "IK time range [start, end] in s for every trial (unset: IK setup's range, else whole trial).",
     "min_shared_markers": "Fewest trial markers matching model markers for IK to run.",
     "marker_aliases": "Rename trial markers to the model's names through the landmark alias table.",
+    "add_trial_markers": "Without a Scale setup, add static-trial markers the model lacks to the body their name\n"
+    "suggests (R.TH1 -> femur_r, S2 -> pelvis); marker placement puts them on the static trial.",
+    "measure_in_static_pose": "Without a Scale setup, pose the generic model like the static trial before scaling so\n"
+    "that marker pairs spanning a joint are measured in the same pose.",
     "up_axis": 'Vertical axis of C3D trials: "y" or "z".',
     "plots": "Write PNG joint-angle plots into the report.",
 }

@@ -5,6 +5,8 @@ Layout of ``OUT`` (one subject)::
     <subject>_scaled.osim         scaled model with placed markers (OpenSim ScaleTool)
     <subject>_scale_set.xml       OpenSim's ScaleSet of the applied factors
     <subject>_static_pose.mot     MarkerPlacer's static pose
+    <subject>_generic_posed.osim  generic model in the static pose, scaled by setup_scale.xml (no Scale setup)
+    <subject>_markers.xml         generic marker set with added static-trial markers (when markers were added)
     scale_factors.json            per-body (x, y, z) scale factors, settings and static-fit error
     setup_scale.xml               the ScaleTool setup that ran (rerunnable in OpenSim)
     setup_ik.xml                  the IK setup template (tasks, accuracy); per trial: <trial>_setup_ik.xml
@@ -62,6 +64,16 @@ class SubjectPaths:
     @property
     def scale_set(self) -> Path:
         return self._p(f"{self.name}_scale_set.xml")
+
+    @property
+    def markers_xml(self) -> Path:
+        """The generic model's markers plus the static-trial markers added to it (when any were added)."""
+        return self._p(f"{self.name}_markers.xml")
+
+    @property
+    def generic_posed(self) -> Path:
+        """The generic model posed like the static trial, which the ScaleTool scales."""
+        return self._p(f"{self.name}_generic_posed.osim")
 
     @property
     def static_pose(self) -> Path:

@@ -53,8 +53,10 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
         + ("free (IK)" if cfg.static_pose is None else f"prescribed ({cfg.static_pose})"),
         f"- IK accuracy {prepared.accuracy:g}, constraint weight {prepared.constraint_weight:g}; "
         f"gaps up to {cfg.max_gap:g} s interpolated",
-        f"- static fit (marker placement, before moving markers): RMS {_mm(prepared.static_rms)} mm, "
-        f"max {_mm(prepared.static_max)} mm" + (f" ({prepared.static_worst})" if prepared.static_worst else ""),
+        f"- static fit (marker placement's IK on the scaled model, before it moves the markers; markers with "
+        f"placement weight > 0): RMS {_mm(prepared.static_rms)} mm, max {_mm(prepared.static_max)} mm"
+        + (" (" + ", ".join(f"{n} {_mm(e)}" for n, e in prepared.static_marker_errors[:5]) + ")"
+           if prepared.static_marker_errors else (f" ({prepared.static_worst})" if prepared.static_worst else "")),
         "",
     ]
     if prepared.notes:

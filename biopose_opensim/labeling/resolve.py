@@ -18,9 +18,9 @@ import numpy as np
 
 from ..errors import CoordinateMismatchError, InputFileError
 from ..io import MarkerData, read_coordinates
-from ..osim.markerset import replace_markers
+from ..osim.markerset import add_markers, replace_markers, write_markerset
 from ..osim.model import ModelInfo, closest_names, load_model, model_info
-from ..osim.protocol import Protocol, build_protocol, marker_renames
+from ..osim.protocol import Protocol, body_hint, build_protocol, classify_marker, marker_renames
 from ..osim.setups import CoordinateTask, IKSetup, ScaleSetup, read_ik_setup, read_scale_setup
 from ..paths import default_model_path
 from .config import DEFAULT_ACCURACY, LabelConfig
@@ -83,9 +83,26 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
         notes.append("trial markers renamed to the model's names: "
                      + ", ".join(f"{a} -> {b}" for a, b in static.renamed))
 
+    added: list[tuple[str, str, tuple[float, float, float]]] = []
+    if scale_tpl is None and config.add_trial_markers:
+        model_names = set(info.marker_names)
+        for n in static.data.marker_names:
+            body = body_hint(n, info.body_names) if n not in model_names and classify_marker(n) != "virtual" else None
+            if body is not None:
+                added.append((n, body, (0.0, 0.0, 0.0)))
+        if added:
+            add_markers(model, added)
+            info = model_info(model, model_file)
+            markers_file = write_markerset(model, paths.markers_xml)
+            notes.append("static-trial markers added to the model and placed by marker placement: "
+                         + ", ".join(f"{n} ({b})" for n, b, _ in added))
+    unused_static = [n for n in static.data.marker_names if n not in set(info.marker_names)]
+    if unused_static:
+        notes.append("static-trial markers the model lacks (unused): " + ", ".join(unused_static))
+
     protocol = None
     if scale_tpl is None or ik_tpl is None:
-        protocol = build_protocol(info, static.data.marker_names, info.marker_names)
+        protocol = build_protocol(info, static.data.marker_names, info.marker_names, added=[n for n, _, _ in added])
         if protocol.unscaled_bodies and scale_tpl is None:
             notes.append("bodies left unscaled (no measurement): " + ", ".join(protocol.unscaled_bodies))
 

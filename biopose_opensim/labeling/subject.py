@@ -26,6 +26,7 @@ from ..osim.scale import run_scale
 from ..osim.setups import Measurement, read_ik_setup, write_ik_setup, write_scale_setup
 from .config import LabelConfig
 from .labels import read_labels, scale_array, write_labels
+from .posing import restore_defaults, static_pose_estimate, write_posed_model
 from .outputs import SubjectPaths, move_into_place, refuse_existing, safe_name, staging_dir
 from .resolve import resolve_setups
 from .static import check_window
@@ -78,6 +79,8 @@ class PreparedSubject:
     static_rms: float | None
     static_max: float | None
     static_worst: str | None
+    #: (marker, error m) of the static fit before marker placement moved the markers, largest first
+    static_marker_errors: tuple[tuple[str, float], ...]
     #: MarkerPlacer's static pose: (coordinate, value rad or m)
     static_pose: tuple[tuple[str, float], ...]
     measurements: tuple[Measurement, ...]
@@ -149,15 +152,27 @@ def prepare_subject(
         log.info("%s: %s", name, note)
 
     write_clean_trc(paths.cleaned_static(spec.static), setups.static.data)
+    scale = setups.scale
     with staging_dir(out_dir) as stage:
+        posed = None
+        if _measure_in_static_pose(config, scale):
+            pose = {t.name: t.value for t in scale.coordinate_tasks if t.apply and t.value_type == "manual_value"} \
+                if config.static_pose is not None else static_pose_estimate(scale, stage)
+            posed = write_posed_model(setups.model_file, setups.markers_file, pose, paths.generic_posed)
+            scale = scale.replace(model_file=posed.resolve(), marker_set_file=None)
         stage_setup = stage / paths.setup_scale.name
-        write_scale_setup(setups.scale, stage_setup)
+        # the staging copy also writes the scaled model before marker placement, to measure the static fit
+        write_scale_setup(scale.replace(output_scaled_only_model_file=".scaled_only.osim")
+                          if scale.placer_apply else scale, stage_setup)
         result = run_scale(stage_setup)
+        if posed is not None:
+            restore_defaults(result.model_file, setups.model_file)
         move_into_place(result.model_file, paths.scaled_model)
-        move_into_place(result.scale_file, paths.scale_set)
+        if result.scale_file is not None:
+            move_into_place(result.scale_file, paths.scale_set)
         if result.static_pose_file is not None and result.static_pose_file.is_file():
             move_into_place(result.static_pose_file, paths.static_pose)
-    write_scale_setup(setups.scale, paths.setup_scale)
+    write_scale_setup(scale, paths.setup_scale)
     write_ik_setup(setups.ik_template, paths.setup_ik)
 
     sources = _measurement_sources(setups)
@@ -175,6 +190,7 @@ def prepare_subject(
         height=setups.height, sex=spec.sex, accuracy=setups.accuracy, constraint_weight=setups.constraint_weight,
         marker_renames=tuple(setups.renames.items()), ik_markers=ik_markers, static_rms=result.placer_rms,
         static_max=result.placer_max, static_worst=result.placer_worst, static_pose=result.static_pose,
+        static_marker_errors=result.static_marker_errors,
         measurements=tuple(m for m in setups.scale.measurements if m.apply) if "measurements" in
         setups.scale.scaling_order else (), measurement_sources=sources,
         model_markers=setups.model.marker_names, total_mass=result.total_mass, notes=setups.notes,
@@ -185,6 +201,13 @@ def prepare_subject(
              *setups.window, setups.window_source,
              f"{1000 * result.placer_rms:.1f} mm" if result.placer_rms is not None else "n/a")
     return prepared
+
+
+def _measure_in_static_pose(config: LabelConfig, scale) -> bool:
+    """Only for protocol-built setups (a lab's Scale setup runs as OpenSim would) that measure and place."""
+    return bool(config.measure_in_static_pose and config.scale_setup is None and scale.scaler_apply
+                and scale.placer_apply and "measurements" in scale.scaling_order
+                and any(m.apply for m in scale.measurements))
 
 
 def _measurement_sources(setups) -> tuple[tuple[str, str], ...]:

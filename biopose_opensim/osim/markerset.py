@@ -93,6 +93,17 @@ def replace_markers(model, markerset: str | Path, keep_existing: bool = False) -
     return tuple(names)
 
 
+def add_markers(model, markers: Sequence[tuple[str, str, tuple[float, float, float]]], fixed: bool = False) -> None:
+    """Add markers ``(name, body, location in the body frame, m)`` to ``model``; rebuild its system afterwards."""
+    osim = import_opensim()
+    for name, body, loc in markers:
+        frame = model.getGround() if body == "ground" else model.getBodySet().get(body)
+        mk = osim.Marker(name, frame, osim.Vec3(*loc))
+        mk.set_fixed(fixed)
+        model.addMarker(mk)
+    model.finalizeConnections()
+
+
 def write_markerset(model, path: str | Path, names: Sequence[str] | None = None) -> Path:
     """Write (atomically) the model's markers, or only ``names``, as a MarkerSet XML."""
     osim = import_opensim()

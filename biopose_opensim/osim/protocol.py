@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 BONY, CLUSTER, VIRTUAL = "bony", "cluster", "virtual"
 #: IK and marker-placement weights per marker kind (squared-distance weights, relative).
 IK_WEIGHTS = {BONY: 10.0, CLUSTER: 1.0, VIRTUAL: 0.0}
-PLACER_WEIGHTS = {BONY: 10.0, CLUSTER: 1.0, VIRTUAL: 10.0}
+PLACER_WEIGHTS = {BONY: 10.0, CLUSTER: 0.0, VIRTUAL: 10.0}
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,9 @@ LANDMARKS: tuple[Landmark, ...] = (
         ik_weight=5.0),
     _lm("EJC", "ulna", VIRTUAL, "{S}EJC", "{S}_EJC"),
     _lm("RSTY", "radius", BONY, "{S}FAradius", "{S}WRA", "{s}_lwrist", "{S}RSP", "{S}.Radius", ik_weight=5.0),
-    _lm("USTY", "radius", BONY, "{S}FAulna", "{S}WRB", "{s}_mwrist", "{S}USP", "{S}.Ulna", ik_weight=5.0),
-    _lm("WRIST", "radius", BONY, "{S}.Wrist", "{S}WRI", "{S}_Wrist", ik_weight=5.0),
+    # a single "wrist" marker is taken as the ulnar styloid (the side most labs put it on)
+    _lm("USTY", "radius", BONY, "{S}FAulna", "{S}WRB", "{s}_mwrist", "{S}USP", "{S}.Ulna", "{S}.Wrist", "{S}WRI",
+        "{S}_Wrist", ik_weight=5.0),
 )
 
 
@@ -131,7 +132,7 @@ MEASUREMENT_RULES: tuple[MeasurementRule, ...] = (
     *_sided_rule("upper_arm", ("humerus_{s}",), (("{S}_ACR", "{S}_LEL"),), (("{S}_ACR", "{S}_MEL"),)),
     *_sided_rule("forearm", ("ulna_{s}", "radius_{s}", "hand_{s}"),
                  (("{S}_LEL", "{S}_RSTY"), ("{S}_MEL", "{S}_USTY")), (("{S}_LEL", "{S}_RSTY"),),
-                 (("{S}_MEL", "{S}_USTY"),), (("{S}_LEL", "{S}_WRIST"),)),
+                 (("{S}_MEL", "{S}_USTY"),), (("{S}_LEL", "{S}_USTY"),)),
 )
 
 _VIRTUAL_RE = re.compile(r"(JC$|JC[_.]|Joint|Ground$|^Mid)", re.IGNORECASE)
@@ -139,6 +140,42 @@ _CLUSTER_RE = re.compile(
     r"(TH\d|SH\d|TB\d|UA\d|FA(superior)?$|Thigh|Shank|Cluster|Bicep|Forearm|Upper|Front|Rear|Midfoot|Toe\.(Lat|Med))",
     re.IGNORECASE,
 )
+
+
+#: (pattern on a marker name without its side prefix, body with ``{s}`` for the side); first match wins
+_SIDED_BODY_HINTS = (
+    (r"(TH\d*|THI\d*|Thigh.*|UpperLeg\d*)", "femur_{s}"),
+    (r"(SH\d*|TB\d*|TIB\d*|Shank.*|Tibia.*|LowerLeg\d*)", "tibia_{s}"),
+    (r"(Biceps?|UA\d*|UpperArm\d*|Arm\d*)", "humerus_{s}"),
+    (r"(Forearm\d*|FA\d*|FAsuperior)", "ulna_{s}"),
+    (r"(Wrist.*|WR[AB]?|WRI|Radius|Ulna)", "radius_{s}"),
+    (r"(Hand.*|FIN|MCP\d*|Finger.*)", "hand_{s}"),
+    (r"(Clavicle|Temple|Ear|FHD|BHD|Scapula.*)", "torso"),
+    (r"(Midfoot.*|Toe\..*|Foot.*|MT\d*|Heel.*|TOE.*)", "calcn_{s}"),
+)
+_UNSIDED_BODY_HINTS = (
+    (r"(S2|SACR.*|V\.?Sacral|Sacral|Sacrum|MidPSIS|MidASIS)", "pelvis"),
+    (r"(Sternum|STRN|C7|T\d+|Top\.?Head|Head|MidClavicle|IJ|PX|CLAV)", "torso"),
+)
+_SIDE_RE = re.compile(r"^([RL])(?:[._]|(?=[A-Z0-9]))(.+)$|^([rl])_(.+)$")
+
+
+def body_hint(name: str, body_names: Iterable[str]) -> str | None:
+    """The body a marker name suggests (``R.TH1`` -> ``femur_r``, ``S2`` -> ``pelvis``), if the model has it."""
+    bodies = set(body_names)
+    for pattern, body in _UNSIDED_BODY_HINTS:
+        if re.fullmatch(pattern, name, re.IGNORECASE) and body in bodies:
+            return body
+    m = _SIDE_RE.match(name)
+    if m is None:
+        return None
+    side = (m.group(1) or m.group(3)).lower()
+    rest = m.group(2) or m.group(4)
+    for pattern, body in _SIDED_BODY_HINTS:
+        if re.fullmatch(pattern, rest, re.IGNORECASE):
+            target = body.replace("{s}", side)
+            return target if target in bodies else None
+    return None
 
 
 def classify_marker(name: str) -> str:
@@ -217,14 +254,18 @@ class Protocol:
     marker_kinds: tuple[tuple[str, str], ...]
 
 
-def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: Iterable[str] = ()) -> Protocol:
+def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: Iterable[str] = (),
+                   added: Iterable[str] = ()) -> Protocol:
     """Measurements and weights for ``model`` from the markers shared by the model and the static trial.
 
     Args:
         model: the generic model with its markers (already replaced by a marker set, if any).
         static_names: marker names in the static trial (already renamed to model names).
         trial_names: marker names of the motion trials (IK tasks are made for these too).
+        added: markers added to the model at a provisional place: weight 0 in marker placement (which then
+            moves them onto the static trial), never used for scaling.
     """
+    added = set(added)
     model_markers = {m.name: m for m in model.markers}
     static = [n for n in dict.fromkeys(static_names) if n in model_markers]
     tracked = [n for n in dict.fromkeys(list(static) + list(trial_names)) if n in model_markers]
@@ -232,7 +273,7 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
     landmark_ids: dict[str, str] = {}
     for n in static:
         hit = landmark_of(n)
-        if hit is not None:
+        if hit is not None and n not in added:
             landmark_ids.setdefault(hit[1], n)
 
     bodies = set(model.body_names)
@@ -252,7 +293,7 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
                 break
 
     # automatic measurements for bodies with markers that no rule covered
-    usable = [n for n in static if kinds[n] != CLUSTER]
+    usable = [n for n in static if kinds[n] != CLUSTER and n not in added]
     for body in model.body_names:
         if body in covered:
             continue
@@ -281,7 +322,7 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
     for n in tracked:
         w = _ik_weight(n, kinds[n])
         ik_tasks.append(MarkerTask(n, w if w > 0 else 0.0, apply=w > 0))
-    placer_tasks = [MarkerTask(n, PLACER_WEIGHTS[kinds[n]]) for n in static]
+    placer_tasks = [MarkerTask(n, 0.0 if n in added else PLACER_WEIGHTS[kinds[n]]) for n in static]
     return Protocol(
         measurements=tuple(measurements), ik_tasks=tuple(ik_tasks), placer_tasks=tuple(placer_tasks),
         measurement_sources=tuple(sources), unscaled_bodies=unscaled,

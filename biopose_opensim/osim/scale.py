@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InputFileError
 from ._opensim import import_opensim
 from ._run import OpenSimToolError, run_tool
@@ -28,16 +30,20 @@ class ScaleResult:
     setup_file: Path
     model_file: Path
     scale_factors: tuple[tuple[str, tuple[float, float, float]], ...]
-    scale_file: Path
+    scale_file: Path | None
     #: MarkerPlacer's static pose: (coordinate, value in rad or m), or () when marker placement was off
     static_pose: tuple[tuple[str, float], ...]
     static_pose_file: Path | None
     total_mass: float
     seconds: float
-    #: marker error of MarkerPlacer's static-pose fit before it moves the markers (m), and the worst marker
+    #: marker error of MarkerPlacer's static-pose fit before it moves the markers (m), and the worst marker,
+    #: over the markers with a placement weight > 0 (from the scaled model before placement, when the setup
+    #: writes it; else OpenSim's logged value over all markers)
     placer_rms: float | None = None
     placer_max: float | None = None
     placer_worst: str | None = None
+    #: (marker, error m) of that fit, largest first
+    static_marker_errors: tuple[tuple[str, float], ...] = ()
 
     def factors(self) -> dict[str, tuple[float, float, float]]:
         return dict(self.scale_factors)
@@ -46,8 +52,9 @@ class ScaleResult:
 def run_scale(setup_file: str | Path) -> ScaleResult:
     """Run the ScaleTool described by ``setup_file`` (outputs land beside it, as OpenSim writes them).
 
-    The setup must name an output scale file (ModelScaler ``output_scale_file``) and an output model
-    (MarkerPlacer ``output_model_file``, or ModelScaler ``output_model_file`` when marker placement is off).
+    The setup must name an output model (MarkerPlacer ``output_model_file``, or ModelScaler
+    ``output_model_file`` when marker placement is off) and, when scaling is applied, an output scale file
+    (ModelScaler ``output_scale_file``); without scaling every factor is 1.
 
     Raises:
         OpenSimToolError: OpenSim failed (message names the setup and OpenSim's error).
@@ -57,7 +64,7 @@ def run_scale(setup_file: str | Path) -> ScaleResult:
     setup_file = Path(setup_file).resolve()
     setup = read_scale_setup(setup_file)
     folder = setup_file.parent
-    if not setup.output_scale_file:
+    if setup.scaler_apply and not setup.output_scale_file:
         raise ValueError(f"{setup_file}: output_scale_file must be set to read back the scale factors")
     out_model = setup.output_model_file if setup.placer_apply else setup.output_scaled_only_model_file
     if not out_model:
@@ -68,28 +75,74 @@ def run_scale(setup_file: str | Path) -> ScaleResult:
     run_tool(tool.run, "ScaleTool", setup_file, messages)
     placer = _placer_error(messages)
     model_file = folder / out_model
-    scale_file = folder / setup.output_scale_file
+    scale_file = folder / setup.output_scale_file if setup.scaler_apply else None
     for produced in (model_file, scale_file):
-        if not produced.is_file():
+        if produced is not None and not produced.is_file():
             raise OpenSimToolError(f"{setup_file}: OpenSim ScaleTool did not write {produced.name}")
 
     model = osim.Model(str(model_file))
     state = model.initSystem()
     bodies = [b.getName() for b in model.getBodySet()]
-    factors = read_scale_factors(scale_file, bodies)
+    if scale_file is not None:
+        factors = read_scale_factors(scale_file, bodies)
+    else:
+        factors = tuple((b, (1.0, 1.0, 1.0)) for b in bodies)
     pose: tuple[tuple[str, float], ...] = ()
     pose_file = None
     if setup.placer_apply and setup.output_motion_file:
         pose_file = folder / setup.output_motion_file
         if pose_file.is_file():
             pose = _read_static_pose(pose_file, model)
+    fit: tuple[tuple[str, float], ...] = ()
+    scaled_only = folder / setup.output_scaled_only_model_file if setup.output_scaled_only_model_file else None
+    if pose and scaled_only is not None and scaled_only.is_file() and setup.placer_marker_file is not None:
+        weights = {t.name: t.weight for t in setup.marker_tasks if t.apply}
+        fit = static_fit_errors(scaled_only, dict(pose), setup.placer_marker_file,
+                                setup.placer_time_range or setup.time_range, weights)
+        if fit:
+            errs = np.array([e for _, e in fit])
+            placer = (float(np.sqrt(np.mean(errs**2))), float(errs.max()), fit[0][0])
     result = ScaleResult(
         setup_file=setup_file, model_file=model_file, scale_factors=factors, scale_file=scale_file,
         static_pose=pose, static_pose_file=pose_file, total_mass=float(model.getTotalMass(state)),
         seconds=time.perf_counter() - t0, placer_rms=placer[0], placer_max=placer[1], placer_worst=placer[2],
+        static_marker_errors=fit,
     )
     log.debug("ScaleTool %s: %d bodies scaled in %.1f s", setup_file.name, len(factors), result.seconds)
     return result
+
+
+def static_fit_errors(model_file: Path, pose: dict[str, float], trc: Path, window, weights: dict[str, float]
+                      ) -> tuple[tuple[str, float], ...]:
+    """Distance (m) between each weighted model marker and the static trial's mean marker position in ``window``,
+    with the model in ``pose``: the static fit before MarkerPlacer moves the markers. Largest first.
+
+    Markers absent from ``weights`` count with weight 1 (as in OpenSim's MarkerPlacer); weight 0 is left out.
+    """
+    from .ik import read_trc_table
+
+    osim = import_opensim()
+    model = osim.Model(str(model_file))
+    state = model.initSystem()
+    times, names, data = read_trc_table(trc, model.getLengthUnits())
+    inside = (times >= window[0] - 1e-9) & (times <= window[1] + 1e-9) if window else np.ones(len(times), bool)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(data[inside], axis=0) if inside.any() else np.full((len(names), 3), np.nan)
+    cs = model.getCoordinateSet()
+    for i in range(cs.getSize()):
+        c = cs.get(i)
+        if c.getName() in pose and not c.getLocked(state):
+            c.setValue(state, pose[c.getName()], False)
+    model.assemble(state)
+    model.realizePosition(state)
+    markers = model.getMarkerSet()
+    out = []
+    for j, name in enumerate(names):
+        if not markers.contains(name) or weights.get(name, 1.0) <= 0 or not np.isfinite(mean[j]).all():
+            continue
+        p = markers.get(name).getLocationInGround(state)
+        out.append((name, float(np.linalg.norm(np.array([p.get(0), p.get(1), p.get(2)]) - mean[j]))))
+    return tuple(sorted(out, key=lambda x: -x[1]))
 
 
 _PLACER_RE = re.compile(r"marker error: RMS = ([-+0-9.eE]+), max = ([-+0-9.eE]+) \((.*)\)")
