@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 from . import functions as fn
-from .rotations import axis_angle_to_matrix
 from .tree import GROUND, ModelTree
 
 # Names of the tensor constants of a plan (registered as buffers by the layer).
@@ -182,8 +181,39 @@ def compile_plan(tree: ModelTree) -> FKPlan:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# batched maths
+# batched maths, batch-last: every tensor below is (structure..., N) so that each operation runs over contiguous
+# rows of the batch (tiny 3x3 products are written out as element-wise products; bmm on millions of 3x3
+# matrices is far slower on CPU).
 # --------------------------------------------------------------------------------------------------------------
+def _mm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3, N) @ (..., 3, 3, N) -> (..., 3, 3, N); either side may have N = 1 (a constant)."""
+    out = a[..., :, 0:1, :] * b[..., 0:1, :, :]
+    out = torch.addcmul(out, a[..., :, 1:2, :], b[..., 1:2, :, :])
+    return torch.addcmul(out, a[..., :, 2:3, :], b[..., 2:3, :, :])
+
+
+def _mv(a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3, N) @ (..., 3, N) -> (..., 3, N); either side may have N = 1."""
+    out = a[..., :, 0, :] * v[..., 0:1, :]
+    out = torch.addcmul(out, a[..., :, 1, :], v[..., 1:2, :])
+    return torch.addcmul(out, a[..., :, 2, :], v[..., 2:3, :])
+
+
+def _full_rows(q: torch.Tensor, c: Mapping[str, torch.Tensor], waves, s_rows: torch.Tensor | None) -> torch.Tensor:
+    """(n_independent, N) -> (n_coordinates, N); ``s_rows`` is (n_bodies + 1, 3, N) or ``None``."""
+    ext = q
+    for start, stop in waves:
+        x = ext[c["coupler_src"][start:stop]]
+        val = fn.evaluate_piecewise_rows(
+            x, c["coupler_breaks"][start:stop], c["coupler_origins"][start:stop], c["coupler_coefficients"][start:stop]
+        )
+        val = val * c["coupler_scale"][start:stop, None]
+        if s_rows is not None:
+            val = val * s_rows[c["coupler_scale_body"][start:stop], 0, :]
+        ext = torch.cat([ext, val], dim=0)
+    return ext[c["full_perm"]]
+
+
 def full_coordinates(
     q: torch.Tensor, c: Mapping[str, torch.Tensor], waves, s_pad: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -200,80 +230,72 @@ def full_coordinates(
         coordinate of a scaled model, ``scale_factor`` is multiplied by the x factor of its joint's parent body,
         as OpenSim's scaling does).
     """
-    ext = q
-    for start, stop in waves:
-        x = ext[..., c["coupler_src"][start:stop]]
-        val = fn.evaluate_piecewise(
-            x, c["coupler_breaks"][start:stop], c["coupler_origins"][start:stop], c["coupler_coefficients"][start:stop]
-        )
-        val = val * c["coupler_scale"][start:stop]
-        if s_pad is not None:
-            val = val * s_pad[..., c["coupler_scale_body"][start:stop], 0]
-        ext = torch.cat([ext, val], dim=-1)
-    return ext[..., c["full_perm"]]
-
-
-def _apply(rot: torch.Tensor, vec: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) @ (..., 3) -> (..., 3)."""
-    return (rot @ vec.unsqueeze(-1)).squeeze(-1)
+    lead = q.shape[:-1]
+    rows = q.reshape(-1, q.shape[-1]).t()
+    s_rows = None if s_pad is None else s_pad.reshape(-1, *s_pad.shape[-2:]).permute(1, 2, 0)
+    return _full_rows(rows, c, waves, s_rows).t().reshape(*lead, -1)
 
 
 def body_transforms(
     q_full: torch.Tensor, s: torch.Tensor | None, c: Mapping[str, torch.Tensor], levels
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """World rotations and origins of every body slot.
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """World rotations and origins of every body slot, batch-last.
 
     Args:
-        q_full: (..., n_coordinates) all coordinates.
-        s: (..., n_bodies + 1, 3) scale factors with a trailing ground row of ones, or ``None`` (unscaled).
+        q_full: (n_coordinates, N) all coordinates.
+        s: (n_bodies + 1, 3, N) scale factors with a ground row of ones, or ``None`` (unscaled).
         c: plan tensors; ``levels``: the plan's ``levels``.
 
     Returns:
-        ``R`` (..., n_slots, 3, 3) and ``p`` (..., n_slots, 3) of each slot (slot 0 = ground) in ground, metres;
-        and the per-joint child-frame origins in the child body (..., NJ, 3), or ``None`` when ``s`` is ``None``.
+        ``R`` (n_slots, 3, 3, N) and ``p`` (n_slots, 3, N) of each slot (slot 0 = ground) in ground, metres;
+        and the child-frame origins in the child bodies, (NJ, 3, N) or (NJ, 3, 1) when ``s`` is ``None``.
     """
-    lead = q_full.shape[:-1]
+    n = q_full.shape[-1]
     dtype, device = q_full.dtype, q_full.device
     nj = c["rot_skew"].shape[0]
 
     # Axis values: linear, piecewise and constant groups, then back to (joint, axis) order.
-    parts = [q_full[..., c["lin_coord"]] * c["lin_slope"] + c["lin_intercept"]]
+    parts = [torch.addcmul(c["lin_intercept"][:, None], q_full[c["lin_coord"]], c["lin_slope"][:, None])]
     if c["pw_coord"].numel():
         parts.append(
-            fn.evaluate_piecewise(q_full[..., c["pw_coord"]], c["pw_breaks"], c["pw_origins"], c["pw_coefficients"])
+            fn.evaluate_piecewise_rows(q_full[c["pw_coord"]], c["pw_breaks"], c["pw_origins"], c["pw_coefficients"])
         )
-    parts.append(c["const_value"].expand(*lead, -1))
-    values = torch.cat(parts, dim=-1)[..., c["axis_perm"]].reshape(*lead, nj, 6)
+    parts.append(c["const_value"][:, None].expand(-1, n))
+    values = torch.cat(parts, dim=0)[c["axis_perm"]].reshape(nj, 6, n)
 
-    rot = axis_angle_to_matrix(values[..., :3], c["rot_skew"], c["rot_outer"])  # (..., NJ, 3, 3, 3)
-    r_fm = rot[..., 0, :, :] @ rot[..., 1, :, :] @ rot[..., 2, :, :]
-    amount = values[..., 3:]
+    angle = values[:, :3, None, None, :]  # (NJ, 3, 1, 1, N)
+    outer = c["rot_outer"][..., None]
+    rot = outer + torch.cos(angle) * (torch.eye(3, dtype=dtype, device=device)[..., None] - outer)
+    rot = torch.addcmul(rot, torch.sin(angle), c["rot_skew"][..., None])  # (NJ, 3, 3, 3, N) Rodrigues
+    r_fm = _mm(_mm(rot[:, 0], rot[:, 1]), rot[:, 2])
+
+    amount = values[:, 3:, :]  # (NJ, 3, N)
     if s is not None:
-        s_parent = s[..., c["parent_body"], :]  # (..., NJ, 3)
-        k = (s_parent.unsqueeze(-2) * c["trans_scale_axes"]).sum(-1)  # (..., NJ, 3)
-        amount = amount * torch.where(c["trans_scaled"], k, torch.ones_like(k))
-        o_pf = (c["pf_origin_matrix"] @ s_parent.unsqueeze(-1)).squeeze(-1)
-        o_cm = (c["cm_origin_matrix"] @ s[..., c["child_body"], :].unsqueeze(-1)).squeeze(-1)
+        s_parent = s[c["parent_body"]]  # (NJ, 3, N)
+        k = (c["trans_scale_axes"][..., None] * s_parent[:, None, :, :]).sum(-2)  # (NJ, 3, N)
+        amount = amount * torch.where(c["trans_scaled"][..., None], k, torch.ones_like(k))
+        o_pf = _mv(c["pf_origin_matrix"][..., None], s_parent)
+        o_cm = _mv(c["cm_origin_matrix"][..., None], s[c["child_body"]])
     else:
-        o_pf = c["pf_origin_matrix"].sum(-1)
-        o_cm = c["cm_origin_matrix"].sum(-1)
-    p_fm = (amount.unsqueeze(-1) * c["trans_axes"]).sum(-2)  # sum_i amount_i * axis_i, (..., NJ, 3)
+        o_pf = c["pf_origin_matrix"].sum(-1)[..., None]
+        o_cm = c["cm_origin_matrix"].sum(-1)[..., None]
+    p_fm = (amount[:, :, None, :] * c["trans_axes"][..., None]).sum(1)  # sum_i amount_i axis_i, (NJ, 3, N)
 
-    r_fm_q = r_fm @ c["cm_rotation_t"]  # R_FM R_CM^T
-    r_loc = c["pf_rotation"] @ r_fm_q
-    t_loc = o_pf + _apply(c["pf_rotation"], p_fm - _apply(r_fm_q, o_cm))
+    r_fm_q = _mm(r_fm, c["cm_rotation_t"][..., None])  # R_FM R_CM^T
+    pf_rot = c["pf_rotation"][..., None]
+    r_loc = _mm(pf_rot, r_fm_q)
+    t_loc = o_pf + _mv(pf_rot, p_fm - _mv(r_fm_q, o_cm))
 
-    eye = torch.eye(3, dtype=dtype, device=device).expand(*lead, 1, 3, 3)
-    r_world = [eye]
-    p_world = [torch.zeros(*lead, 1, 3, dtype=dtype, device=device)]
-    r_all, p_all = eye, p_world[0]
+    r_w = torch.empty(nj + 1, 3, 3, n, dtype=dtype, device=device)
+    p_w = torch.empty(nj + 1, 3, n, dtype=dtype, device=device)
+    r_w[0] = torch.eye(3, dtype=dtype, device=device)[..., None]
+    p_w[0] = 0.0
     for start, stop in levels:
         par = c["parent_slot"][start:stop]
-        r_par, p_par = r_all[..., par, :, :], p_all[..., par, :]
-        r_world.append(r_par @ r_loc[..., start:stop, :, :])
-        p_world.append(p_par + _apply(r_par, t_loc[..., start:stop, :]))
-        r_all, p_all = torch.cat(r_world, dim=-3), torch.cat(p_world, dim=-2)
-    return r_all, p_all, (o_cm if s is not None else None)
+        r_par = r_w[par]
+        r_w[start + 1 : stop + 1] = _mm(r_par, r_loc[start:stop])
+        p_w[start + 1 : stop + 1] = p_w[par] + _mv(r_par, t_loc[start:stop])
+    return r_w, p_w, o_cm
 
 
 def forward_kinematics(
@@ -284,7 +306,7 @@ def forward_kinematics(
     Args:
         q: (..., n_independent) independent coordinates, radians / metres.
         s: (..., n_bodies, 3) per-body scale factors (OpenSim ScaleTool semantics) or ``None`` for the unscaled
-            model.
+            model; same leading shape as ``q``.
         c: plan tensors (same dtype and device as ``q``).
 
     Returns:
@@ -292,28 +314,30 @@ def forward_kinematics(
         ``joint_centers`` (..., NJ, 3): each joint's child-frame origin in ground, ``JointSet`` order;
         ``markers`` (..., M, 3): marker positions in ground, ``MarkerSet`` order. Metres.
     """
+    lead = q.shape[:-1]
+    q_rows = q.reshape(-1, q.shape[-1]).t()
+    s_rows = None
     if s is not None:
-        s = torch.cat([s, torch.ones_like(s[..., :1, :])], dim=-2)  # ground row
-    q_full = full_coordinates(q, c, plan.coupler_waves, s)
-    r_all, p_all, o_cm = body_transforms(q_full, s, c, plan.levels)
+        s_rows = s.reshape(-1, *s.shape[-2:]).permute(1, 2, 0)  # (NB, 3, N)
+        s_rows = torch.cat([s_rows, torch.ones_like(s_rows[:1])], dim=0)  # ground row
+    q_full = _full_rows(q_rows, c, plan.coupler_waves, s_rows)
+    r_w, p_w, o_cm = body_transforms(q_full, s_rows, c, plan.levels)
 
-    r_body, p_body = r_all[..., c["body_slot"], :, :], p_all[..., c["body_slot"], :]
+    def out(x: torch.Tensor) -> torch.Tensor:  # (K, ..., N) -> (*lead, K, ...)
+        return x.movedim(-1, 0).reshape(*lead, *x.shape[:-1])
+
+    bs = c["body_slot"]
+    r_body, p_body = out(r_w[bs]), out(p_w[bs])
 
     # Joint centres: child frame origin = child body origin + R_child @ o_CM.
-    jslot = c["joint_slot"] + 1
-    r_child = r_all[..., jslot, :, :]
-    o_cm_j = (o_cm if o_cm is not None else c["cm_origin_matrix"].sum(-1).expand(*q.shape[:-1], -1, -1))[
-        ..., c["joint_slot"], :
-    ]
-    joint_centers = p_all[..., jslot, :] + _apply(r_child, o_cm_j)
+    js = c["joint_slot"]
+    jc = p_w[js + 1] + _mv(r_w[js + 1], o_cm[js])
 
     if c["marker_slot"].numel():
-        if s is not None:
-            local = (c["marker_matrix"] @ s[..., c["marker_body"], :].unsqueeze(-1)).squeeze(-1)
-        else:
-            local = c["marker_matrix"].sum(-1)
+        mm = c["marker_matrix"][..., None]
+        local = _mv(mm, s_rows[c["marker_body"]]) if s_rows is not None else mm.sum(-2)
         ms = c["marker_slot"]
-        markers = p_all[..., ms, :] + _apply(r_all[..., ms, :, :], local)
+        markers = p_w[ms] + _mv(r_w[ms], local)
     else:
-        markers = q.new_zeros(*q.shape[:-1], 0, 3)
-    return r_body, p_body, joint_centers, markers
+        markers = q.new_zeros(0, 3, q_rows.shape[-1])
+    return r_body, p_body, out(jc), out(markers)

@@ -217,6 +217,36 @@ class PiecewisePolynomialTable:
         }
 
 
+def evaluate_piecewise_rows(
+    x: torch.Tensor, breaks: torch.Tensor, origins: torch.Tensor, coefficients: torch.Tensor
+) -> torch.Tensor:
+    """Evaluate F packed piecewise polynomials on rows: ``out[i, n] = f_i(x[i, n])``.
+
+    Batch-last layout (``x`` is (F, N)) so that every operation runs over contiguous batch rows.
+
+    Args:
+        x: (F, N) arguments.
+        breaks: (F, K) sorted breakpoints padded with ``+inf``.
+        origins: (F, K + 1) interval origins.
+        coefficients: (F, K + 1, D + 1) interval coefficients (lowest order first).
+
+    Returns:
+        (F, N) values, differentiable in ``x`` (the interval index is piecewise constant).
+    """
+    if x.shape[0] == 0:
+        return x
+    if breaks.shape[1] == 0:
+        k = torch.zeros(x.shape, dtype=torch.long, device=x.device)
+    else:
+        k = torch.searchsorted(breaks, x.detach().to(breaks.dtype).contiguous(), right=True)
+    dx = x - torch.gather(origins, 1, k)
+    deg = coefficients.shape[-1] - 1
+    out = torch.gather(coefficients[..., deg], 1, k)
+    for j in range(deg - 1, -1, -1):
+        out = torch.addcmul(torch.gather(coefficients[..., j], 1, k), out, dx)
+    return out
+
+
 def evaluate_piecewise(
     x: torch.Tensor, breaks: torch.Tensor, origins: torch.Tensor, coefficients: torch.Tensor
 ) -> torch.Tensor:
@@ -229,22 +259,8 @@ def evaluate_piecewise(
         coefficients: (F, K + 1, D + 1) interval coefficients (lowest order first).
 
     Returns:
-        (..., F) values, differentiable in ``x`` (the interval index is piecewise constant).
+        (..., F) values, differentiable in ``x``.
     """
     nf = x.shape[-1]
-    if nf == 0:
-        return x
-    lead = x.shape[:-1]
-    xf = x.reshape(-1, nf)
-    if breaks.shape[1] == 0:
-        k = torch.zeros_like(xf, dtype=torch.long)
-    else:
-        # searchsorted wants the function axis first: (F, N) queries against (F, K) sorted rows.
-        k = torch.searchsorted(breaks, xf.detach().t().contiguous().to(breaks.dtype), right=True).t()
-    fidx = torch.arange(nf, device=x.device).expand_as(k)
-    dx = xf - origins[fidx, k]
-    coef = coefficients[fidx, k]  # (N, F, D + 1)
-    out = coef[..., -1]
-    for j in range(coefficients.shape[-1] - 2, -1, -1):
-        out = out * dx + coef[..., j]
-    return out.reshape(*lead, nf)
+    rows = x.reshape(-1, nf).t()
+    return evaluate_piecewise_rows(rows, breaks, origins, coefficients).t().reshape(x.shape)
