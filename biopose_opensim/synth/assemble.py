@@ -41,6 +41,7 @@ class DatasetResult:
         failures: ``(task key, message)`` for every subject or trial that failed.
         summary: the card's headline numbers (median IK RMS in mm, masked fraction, ...).
         seconds: wall-clock time of the build.
+        phases: wall-clock seconds per phase (``generate``, ``scale``, ``ik``, ``reports``, ``shards``).
     """
 
     root: Path
@@ -52,6 +53,7 @@ class DatasetResult:
     failures: tuple[tuple[str, str], ...]
     summary: Mapping[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    phases: Mapping[str, float] = field(default_factory=dict)
 
 
 def _rel(root: Path, p: Path) -> str:
@@ -123,6 +125,7 @@ def label_and_assemble(
     start = time.perf_counter()
     root = Path(root)
     failures: list[tuple[str, str]] = []
+    phases: dict[str, float] = {}
     done = dict(done or {})
     todo = [j for j in jobs if j.name not in done]
     bony = tuple(bony)
@@ -132,6 +135,7 @@ def label_and_assemble(
     if todo:
         res = run_tasks([Task(f"{j.name}/scale", scale_task, (j, label_config, overwrite)) for j in todo],
                         workers=workers, scheduler=scheduler, desc="scale", progress=progress)
+        phases["scale"] = res.seconds
         for j, o in zip(todo, res.outcomes):
             if o.ok:
                 prepared[j.name] = o.value
@@ -143,6 +147,7 @@ def label_and_assemble(
     if ik_jobs:
         res = run_tasks([Task(f"{j.name}/{t.name}", ik_task, (prepared[j.name], t, bony, threshold, overwrite))
                          for j, t in ik_jobs], workers=workers, scheduler=scheduler, desc="IK", progress=progress)
+        phases["ik"] = res.seconds
         for (j, t), o in zip(ik_jobs, res.outcomes):
             if o.ok:
                 summaries.setdefault(j.name, []).append(o.value)
@@ -153,12 +158,14 @@ def label_and_assemble(
     if fin:
         res = run_tasks([Task(f"{j.name}/report", finish_task, (prepared[j.name], summaries[j.name])) for j in fin],
                         workers=workers, scheduler=scheduler, desc="reports", progress=progress)
+        phases["reports"] = res.seconds
         failures += [(o.key, str(o.error)) for o in res.failed]
     for j in todo:
         if j.name in prepared and j.name in summaries:
             _write_done(j, summaries[j.name])
 
     # 4. shards, manifest, card
+    t_shards = time.perf_counter()
     space = CoordinateSpace.from_osim(label_config.model)
     writer: ShardWriter | None = None
     stats: CardStats | None = None
@@ -197,9 +204,10 @@ def label_and_assemble(
                  "card_summary": stats.summary(), "failures": [list(f) for f in failures]}
     manifest = write_manifest(root, names, records, writer, full_meta)
     card = write_card(root, stats, records, meta, mask_info)
+    phases["shards"] = time.perf_counter() - t_shards
     result = DatasetResult(root, manifest, card, len(records), len(writer.trials),
                            int(sum(t.n_frames for t in writer.trials)), tuple(failures), stats.summary(),
-                           time.perf_counter() - start)
+                           time.perf_counter() - start, phases)
     log.info("dataset %s: %d subjects, %d trials, %d frames, median IK RMS %.2f mm, %d failure(s)", root,
              result.n_subjects, result.n_trials, result.n_frames, result.summary.get("ik_rms_median_mm") or np.nan,
              len(failures))

@@ -3,9 +3,8 @@
 For Anny (the default) a subject is an :class:`~biopose_opensim.bodymodels.anny.AnnyShape`; its calibration
 against the OpenSim model (:func:`biopose_opensim.motion.retarget.calibrate`) fixes how each bone follows
 the OpenSim body that drives it; every frame of a coordinate motion then poses the mesh, and the
-virtual-marker set reads its markers off the mesh (OpenSim ground frame, metres, y up).
-
-Meshes are posed in chunks of :data:`CHUNK` frames (a 13,718-vertex mesh is ~330 kB per frame in float64).
+virtual-marker set reads its markers off the mesh (OpenSim ground frame, metres, y up), through
+:func:`biopose_opensim.motion.trials.virtual_marker_trajectories`.
 """
 from __future__ import annotations
 
@@ -14,16 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..errors import ConfigError
 from ..markers.sets import VirtualMarkerSet, load_marker_set
-from ..markers.virtual import compile_marker_set, apply_marker_plan
 from .subjects import SubjectShape
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64
 #: Density used to turn mesh volume into mass, kg/m^3 (Anny's anthropometry uses the same value).
 BODY_DENSITY = 980.0
 
@@ -63,7 +59,6 @@ class AnnySubjectBody:
         self.calib = calibrate(self.body, self.model_path, self.shape)
         self.marker_set = marker_set if isinstance(marker_set, VirtualMarkerSet) else load_marker_set(marker_set)
         self.marker_set.check_body_model(self.body.n_vertices, self.body.joint_names, "Anny")
-        self.plan = compile_marker_set(self.marker_set, self.body.joint_names)
 
     @property
     def marker_names(self) -> tuple[str, ...]:
@@ -77,26 +72,15 @@ class AnnySubjectBody:
                             mass=BODY_DENSITY * mesh_volume(v, self.body.faces.numpy()))
 
     def markers(self, times: np.ndarray, q: np.ndarray, coordinate_names, rotational) -> np.ndarray:
-        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for coordinates ``q`` (T, C) of the model."""
+        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for coordinates ``q`` (T, C) of the model.
+
+        Ground projections use the lowest vertex of the whole trial, as a floor would.
+        """
         from ..motion.coordinates import CoordinateMotion
-        from ..motion.osim_poses import body_poses
-        from ..motion.retarget import retarget_poses, to_opensim_frame
+        from ..motion.trials import virtual_marker_trajectories
 
         motion = CoordinateMotion(np.asarray(times, float), np.asarray(q, float), tuple(coordinate_names),
                                   np.asarray(rotational, bool), "motion")
-        poses = body_poses(self.model_path, motion)
-        pose = retarget_poses(self.calib, poses)
-        out = []
-        for a in range(0, len(times), CHUNK):
-            sl = slice(a, a + CHUNK)
-            from ..bodymodels.anny import AnnyPose
-
-            chunk = AnnyPose(orientations=pose.orientations[sl], root_position=pose.root_position[sl])
-            res = self.body.forward(self.shape, chunk)
-            verts = to_opensim_frame(res.vertices)
-            joints = to_opensim_frame(res.joints)
-            # ground projections use the lowest vertex of the whole trial, as a floor would
-            out.append((verts, joints))
-        floor = min(float(v[..., 1].min()) for v, _ in out)
-        mk = [apply_marker_plan(self.plan, v, j, up_axis=1, ground=floor) for v, j in out]
-        return torch.cat(mk).numpy()
+        data = virtual_marker_trajectories(self.body, self.model_path, motion, self.marker_set,
+                                           calibration=self.calib, ground="sequence")
+        return data.positions

@@ -95,6 +95,11 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
                 shutil.rmtree(config.out / sub)
     space = CoordinateSpace.from_osim(config.model)
     mappings = check_motions(config.motions, space)
+    if config.body_model == "smpl":  # the user's licensed files must be there before any work starts
+        from ..adapters.smpl_mesh import find_model_file
+
+        for sex in ("female", "male"):
+            find_model_file(config.smpl_model_dir, "smpl", sex)
     mfiles = resolve_marker_files(config.body_model, config.marker_set, config.model)
     yaml_set = mfiles.yaml
     vset = load_marker_set(yaml_set)
@@ -128,9 +133,11 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
         log.info("resume: %d subject(s) generated, %d labelled earlier", len(jobs), len(done))
     todo = [p for p in plans if p.shape.name not in jobs]
     failures = []
+    generate_seconds = 0.0
     if todo:
         res = run_tasks([Task(f"{p.shape.name}/generate", generate_subject, (p,)) for p in todo],
                         workers=config.workers, scheduler=config.scheduler, desc="generate", progress=progress)
+        generate_seconds = res.seconds
         for p, o in zip(todo, res.outcomes):
             if o.ok:
                 jobs[p.shape.name] = o.value
@@ -155,9 +162,6 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
     result = label_and_assemble(config.out, ordered, label_config, meta, bony, workers=config.workers,
                                 scheduler=config.scheduler, overwrite=True, threshold=config.mask_threshold,
                                 shard_frames=config.shard_frames, progress=progress, done=done)
-    if failures:
-        result = DatasetResult(**{**result.__dict__, "failures": tuple(failures) + result.failures,
-                                  "seconds": time.perf_counter() - start})
-    else:
-        result = DatasetResult(**{**result.__dict__, "seconds": time.perf_counter() - start})
-    return result
+    return DatasetResult(**{**result.__dict__, "failures": tuple(failures) + result.failures,
+                            "seconds": time.perf_counter() - start,
+                            "phases": {"generate": generate_seconds, **result.phases}})
