@@ -1,0 +1,205 @@
+"""OpenSim coordinate trajectories for a given model: reading ``.mot`` files, mapping coordinate names, static poses.
+
+A :class:`CoordinateMotion` holds every coordinate of the model (model order), radians for rotational and metres
+for translational coordinates. Coordinates a motion file lacks take the model's default values (e.g. the
+default model's ``pelvis_ty = 0.94`` m, standing on the floor at y = 0).
+
+``gait2392`` mapping: the OpenSim example motions (``tests/data/motions/*.mot``) use gait2392/2354 coordinate
+names, which the default Rajagopal-family model shares except for the knee sign: gait2392's ``knee_angle_*`` is
+negative in flexion, Rajagopal's positive (range 0..140 deg), so it is negated.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import CoordinateMismatchError
+from ..osim import import_opensim
+
+log = logging.getLogger(__name__)
+
+#: Source coordinate -> (model coordinate, sign) for gait2392/2354 motions on the default model.
+GAIT2392_TO_RAJAGOPAL: dict[str, tuple[str, float]] = {
+    "knee_angle_r": ("knee_angle_r", -1.0),
+    "knee_angle_l": ("knee_angle_l", -1.0),
+}
+COORDINATE_MAPS: dict[str, dict[str, tuple[str, float]]] = {"gait2392": GAIT2392_TO_RAJAGOPAL}
+
+
+@dataclass(frozen=True)
+class ModelCoordinates:
+    """Coordinates of an OpenSim model: names (model order), defaults, rotational flags, ranges, locks."""
+
+    names: tuple[str, ...]
+    default: np.ndarray
+    rotational: np.ndarray
+    range_min: np.ndarray
+    range_max: np.ndarray
+    locked: np.ndarray
+    root_translations: tuple[str, ...]
+
+    def index(self, name: str) -> int:
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise CoordinateMismatchError(
+                f"coordinate {name!r} is not in the model; its coordinates: {', '.join(self.names)}"
+            ) from None
+
+
+def model_coordinates(model) -> ModelCoordinates:
+    """Coordinate table of an OpenSim model (a path or an ``opensim.Model``)."""
+    osim = import_opensim()
+    if not hasattr(model, "getCoordinateSet"):
+        model = osim.Model(str(model))
+    cs = model.getCoordinateSet()
+    names, default, rot, lo, hi, locked, root_t = [], [], [], [], [], [], []
+    for i in range(cs.getSize()):
+        c = cs.get(i)
+        names.append(c.getName())
+        default.append(c.getDefaultValue())
+        rot.append(c.getMotionType() == 1)  # Rotational
+        lo.append(c.getRangeMin())
+        hi.append(c.getRangeMax())
+        locked.append(bool(c.get_locked()))
+        joint = c.getJoint()
+        if c.getMotionType() == 2 and joint.getParentFrame().findBaseFrame().getName() == "ground":
+            root_t.append(c.getName())
+    return ModelCoordinates(
+        names=tuple(names), default=np.array(default), rotational=np.array(rot, dtype=bool),
+        range_min=np.array(lo), range_max=np.array(hi), locked=np.array(locked, dtype=bool),
+        root_translations=tuple(root_t),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class CoordinateMotion:
+    """Coordinate trajectories of one model.
+
+    Attributes:
+        times: ``(T,)`` seconds.
+        q: ``(T, N)`` radians (rotational) / metres (translational), columns in ``coordinate_names`` order.
+        coordinate_names: ``N`` model coordinate names.
+        rotational: ``(N,)`` bool.
+        name: trial name.
+    """
+
+    times: np.ndarray
+    q: np.ndarray
+    coordinate_names: tuple[str, ...]
+    rotational: np.ndarray
+    name: str = "motion"
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.q.shape[0])
+
+    def column(self, name: str) -> np.ndarray:
+        """``(T,)`` values of coordinate ``name``."""
+        try:
+            return self.q[:, self.coordinate_names.index(name)]
+        except ValueError:
+            raise CoordinateMismatchError(f"coordinate {name!r} is not in motion {self.name!r}") from None
+
+    def frames(self, index) -> "CoordinateMotion":
+        """The rows ``index`` (a slice or index array) of this motion."""
+        return CoordinateMotion(self.times[index], self.q[index], self.coordinate_names, self.rotational, self.name)
+
+
+def motion_from_columns(
+    coords: ModelCoordinates,
+    times: np.ndarray,
+    values: np.ndarray,
+    names: Sequence[str],
+    coordinate_map: Mapping[str, tuple[str, float]] | None = None,
+    name: str = "motion",
+    source: str = "motion",
+) -> CoordinateMotion:
+    """Place columns (radians/metres) into the model's coordinate order, mapping names and signs.
+
+    Columns naming no model coordinate are ignored with a warning; model coordinates without a column keep
+    their default value.
+
+    Raises:
+        CoordinateMismatchError: no column matches any model coordinate.
+    """
+    times = np.asarray(times, dtype=np.float64).reshape(-1)
+    values = np.asarray(values, dtype=np.float64)
+    cmap = dict(coordinate_map or {})
+    q = np.tile(coords.default, (times.shape[0], 1))
+    used, ignored = [], []
+    for j, col in enumerate(names):
+        target, sign = cmap.get(col, (col, 1.0))
+        if target in coords.names:
+            q[:, coords.names.index(target)] = sign * values[:, j]
+            used.append(target)
+        else:
+            ignored.append(col)
+    if not used:
+        raise CoordinateMismatchError(
+            f"{source}: none of its columns ({', '.join(names)}) is a coordinate of the model "
+            f"({', '.join(coords.names)})"
+        )
+    if ignored:
+        log.warning("%s: %d column(s) are not model coordinates and are ignored: %s", source, len(ignored),
+                    ", ".join(ignored))
+    missing = [c for c in coords.names if c not in used]
+    if missing:
+        log.info("%s: %d model coordinate(s) not in the motion keep their defaults: %s", source, len(missing),
+                 ", ".join(missing))
+    return CoordinateMotion(times, q, coords.names, coords.rotational.copy(), name)
+
+
+def read_motion(
+    path: str | Path, model, coordinate_map: str | Mapping[str, tuple[str, float]] | None = None
+) -> CoordinateMotion:
+    """Read a ``.mot``/``.sto`` as a :class:`CoordinateMotion` of ``model`` (path or ``opensim.Model``).
+
+    Args:
+        coordinate_map: ``None`` (names as in the model), ``"gait2392"`` (:data:`GAIT2392_TO_RAJAGOPAL`), or a
+            mapping source column -> (model coordinate, sign).
+    """
+    from ..io import read_coordinates
+
+    coords = model_coordinates(model)
+    if isinstance(coordinate_map, str):
+        if coordinate_map not in COORDINATE_MAPS:
+            raise CoordinateMismatchError(
+                f"unknown coordinate map {coordinate_map!r}; known: {', '.join(COORDINATE_MAPS)}"
+            )
+        coordinate_map = COORDINATE_MAPS[coordinate_map]
+    rotational = {}
+    for n, r in zip(coords.names, coords.rotational):
+        rotational[n] = bool(r)
+    for src, (dst, _) in (coordinate_map or {}).items():
+        if dst in coords.names:
+            rotational[src] = bool(coords.rotational[coords.names.index(dst)])
+    times, q, names = read_coordinates(path, rotational=rotational)
+    return motion_from_columns(coords, times, q, names, coordinate_map, name=Path(path).stem, source=str(path))
+
+
+def static_motion(
+    model, pose: str | Path | Mapping[str, float] = "zero", duration: float = 1.0, rate: float = 60.0,
+    coordinate_map: str | Mapping[str, tuple[str, float]] | None = None,
+) -> CoordinateMotion:
+    """A static trial: the same pose for ``duration`` seconds at ``rate`` Hz.
+
+    Args:
+        pose: ``"zero"`` (every coordinate 0 except the root joint's translations, which keep the model's
+            defaults: standing on the floor), a mapping coordinate -> value (radians/metres, others as for
+            ``"zero"``), or a ``.mot``/``.sto`` file whose first row is used.
+    """
+    coords = model_coordinates(model)
+    q0 = np.where(np.isin(coords.names, coords.root_translations), coords.default, 0.0)
+    if isinstance(pose, Mapping):
+        for k, v in pose.items():
+            q0[coords.index(k)] = float(v)
+    elif str(pose) != "zero":
+        q0 = read_motion(pose, model, coordinate_map).q[0]
+    n = max(2, int(round(duration * rate)) + 1)
+    times = np.arange(n) / rate
+    return CoordinateMotion(times, np.tile(q0, (n, 1)), coords.names, coords.rotational.copy(), "static")
