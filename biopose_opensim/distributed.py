@@ -203,6 +203,8 @@ def run_tasks(
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
     start = time.perf_counter()
+    if not tasks:
+        return RunResult((), "serial", 0, 0.0)
     if scheduler is not None:
         outcomes, n_workers, backend = _run_dask(tasks, scheduler, desc, progress)
     else:

@@ -37,6 +37,7 @@ from ..errors import ConfigError
 from . import movi as _movi
 from .config import LabelConfig
 from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
+from .outputs import SubjectPaths
 from .subject import PreparedSubject, SubjectSpec, TrialResult, finish_subject, label_trial, prepare_subject
 
 log = logging.getLogger(__name__)
@@ -176,7 +177,7 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
         if not any(st[1] == _CHANGED for st in subj_state.values()):  # else the file would not match the results
             atomic_write_text(out / "label_config.toml", config.to_toml())
         trial_out = _ik_phase(found.subjects, prepared, overwrite, run)
-        reports = _report_phase(prepared, trial_out, run)
+        reports = _report_phase(prepared, subj_state, trial_out, overwrite, run)
     finally:
         if owned:
             client.close()
@@ -297,13 +298,20 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _report_phase(prepared, trial_out: dict[str, TaskOutcome], run) -> dict[str, TaskOutcome]:
-    tasks = []
+def _report_phase(prepared, subj_state, trial_out: dict[str, TaskOutcome], overwrite: bool, run
+                  ) -> dict[str, TaskOutcome | Path]:
+    """Each subject's report; a subject whose scaling and trials were all reused keeps its report (its path)."""
+    tasks, kept = [], {}
     for name, p in prepared.items():
-        results = [o.value for k, o in trial_out.items() if k.split("/", 1)[0] == name and o.ok]
-        if results:
+        outcomes = [o for k, o in trial_out.items() if k.split("/", 1)[0] == name]
+        results = [o.value for o in outcomes if o.ok]
+        report = SubjectPaths(p.out_dir, p.name).report
+        unchanged = subj_state[name][0] == "skipped" and all(o.ok and o.value.status == "skipped" for o in outcomes)
+        if unchanged and not overwrite and report.is_file():
+            kept[name] = report
+        elif results:
             tasks.append(Task(name, finish_subject, (p, results)))
-    return run_tasks(tasks, desc="reports", **run).by_key()
+    return {**run_tasks(tasks, desc="reports", **run).by_key(), **kept}
 
 
 # ---------------------------------------------------------------------------------------------- summary
@@ -324,7 +332,9 @@ def _summaries(found: DatasetLayout, out: Path, prepared, subj_state, trial_out,
                                            int(r.n_frames), o.seconds, Path(r.ik_mot)))
         rep = reports.get(e.name)
         report_path = None
-        if rep is not None and rep.ok:
+        if isinstance(rep, Path):
+            report_path = rep
+        elif rep is not None and rep.ok:
             report_path = Path(rep.value.report)
         elif rep is not None and status != "failed":
             reason = f"report failed: {rep.error}"

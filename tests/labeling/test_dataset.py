@@ -119,6 +119,8 @@ def test_pool_run_labels_every_trial(pool_run, dataset):
 def test_resume_skips_finished_work_and_overwrite_recomputes(pool_run, dataset, gait2392_dir):
     summary, out = pool_run
     before = {k: (p.stat().st_mtime_ns, read_mot(p).values) for k, p in _mots(out).items()}
+    reports = {p: p.stat().st_mtime_ns for p in out.glob("*/report.md")}
+    assert len(reports) == 2
     config = dataset_config(gait2392_dir)
 
     again = label_dataset(dataset, out, config, workers=2, progress=False)
@@ -126,6 +128,8 @@ def test_resume_skips_finished_work_and_overwrite_recomputes(pool_run, dataset, 
     assert again.counts() == {"subjects": {"done": 0, "skipped": 2, "failed": 0},
                               "trials": {"done": 0, "skipped": 3, "failed": 0}}
     assert {k: p.stat().st_mtime_ns for k, p in _mots(out).items()} == {k: v[0] for k, v in before.items()}
+    assert {p: p.stat().st_mtime_ns for p in reports} == reports  # nothing changed: reports kept
+    assert [s.report for s in again.subjects] == [out / "subjA" / "report.md", out / "subjB" / "report.md"]
     data = json.loads((out / "summary.json").read_text())
     assert all(t["status"] == "skipped" and t["marker_rms_m"] > 0 for s in data["subjects"] for t in s["trials"])
 
