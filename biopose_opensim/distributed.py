@@ -325,7 +325,8 @@ def open_dask_client(scheduler: Any):
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
     if hasattr(scheduler, "scheduler_address"):  # a LocalCluster or another deployed cluster
         return Client(scheduler), True
-    raise ConfigError(f"scheduler must be an address, a distributed.Client or a cluster, got {type(scheduler).__name__}")
+    raise ConfigError(f"scheduler must be an address, a distributed.Client or a cluster, "
+                      f"got {type(scheduler).__name__}")
 
 
 def _run_dask(tasks: list[Task], scheduler: Any, desc: str, progress: bool):

@@ -183,7 +183,8 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
             client.close()
 
     subjects = _summaries(found, out, prepared, subj_state, trial_out, reports)
-    summary = DatasetSummary(root, out, layout, backend, n_workers, time.perf_counter() - start, subjects, out / "summary.json", out / "report.md")
+    summary = DatasetSummary(root, out, layout, backend, n_workers, time.perf_counter() - start, subjects,
+                             out / "summary.json", out / "report.md")
     atomic_write_text(summary.summary_json, json.dumps(_summary_dict(summary, started, overwrite), indent=2) + "\n")
     atomic_write_text(summary.report, _report_md(summary, started))
     c = summary.counts()
@@ -237,8 +238,8 @@ def _fingerprint(entry: SubjectEntry, config: LabelConfig, out_dir: Path) -> str
     if isinstance(config.static_pose, str) and config.static_pose != "zero":
         cfg["static_pose"] = stamp(Path(config.static_pose))
     blob = json.dumps({"version": __version__, "out": str(out_dir.resolve()), "static": stamp(entry.static),
-                       "mass": entry.mass,
-                       "height": entry.height, "sex": entry.sex, "config": cfg}, sort_keys=True, default=str)
+                       "mass": entry.mass, "height": entry.height, "sex": entry.sex, "config": cfg},
+                      sort_keys=True, default=str)
     return hashlib.sha1(blob.encode()).hexdigest()
 
 
@@ -254,7 +255,7 @@ def _load_state(path: Path) -> tuple[str, PreparedSubject] | None:
 
 
 def _scale_phase(entries, config, out, overwrite, run):
-    """Scale subjects that need it; return prepared subjects, per-subject (status, reason, seconds), backend."""
+    """Scale the subjects that need it; return the prepared subjects and per subject (status, reason, seconds)."""
     prepared: dict[str, PreparedSubject] = {}
     state: dict[str, tuple[str, str | None, float]] = {}
     tasks, fps = [], {}

@@ -157,7 +157,8 @@ def read_movi(path: str | Path, marker_names: Sequence[str] | None = None) -> Mo
     top = mat[var]
     move = _unwrap(top["move"])
     if isinstance(move, (list, np.ndarray)):
-        raise InputFileError(path, f"{var}.move holds {len(move)} captures; only the F round (one capture) is supported")
+        raise InputFileError(path, f"{var}.move holds {len(move)} captures; only the F round (one capture) is "
+                                   "supported")
     if not isinstance(move, dict):
         raise InputFileError(path, f"{var}.move is not a struct")
     where = f"{var}.move"
@@ -349,7 +350,8 @@ def convert_movi_subject(mat_path: Path, out_root: Path, marker_names: Sequence[
              len(subject.marker_names), speed)
     write_trc(folder / "static.trc", static, units="mm")
     for i, motion in enumerate(subject.motions):
-        write_trc(folder / "trials" / f"{motion_file_stem(i, motion.name)}.trc", subject.motion_data(motion), units="mm")
+        trial = folder / "trials" / f"{motion_file_stem(i, motion.name)}.trc"
+        write_trc(trial, subject.motion_data(motion), units="mm")
     lines = [f"# {name}, converted from {mat_path.name} (BML-MoVi F round)"]
     if subject.mass is not None:
         lines.append(f"mass = {subject.mass!r}")
