@@ -136,11 +136,13 @@ def _measurement(osim, m: Measurement):
 
 
 def write_scale_setup(path: str | Path, measurements: Sequence[Measurement], weights: Mapping[str, float],
-                      name: str = "scale", mass: float = -1.0, height: float = -1.0) -> Path:
+                      name: str = "scale", mass: float = -1.0, height: float = -1.0,
+                      time_range: tuple[float, float] = (0.0, 0.5)) -> Path:
     """A ScaleTool setup template: measurement-based scaling and marker placement with ``weights``.
 
     ``mass``/``height`` of -1 leave OpenSim's "unspecified" values. Model and trial files are left unassigned
-    (the labelling pipeline fills them in).
+    (the labelling pipeline fills them in). ``time_range`` (s) is the static window of scaling and marker
+    placement: the first half second, which the synthetic static trials (1 s from t = 0) cover.
     """
     osim = import_opensim()
     tool = osim.ScaleTool()
@@ -156,7 +158,12 @@ def write_scale_setup(path: str | Path, measurements: Sequence[Measurement], wei
         ms.cloneAndAppend(_measurement(osim, m))
     scaler.setMeasurementSet(ms)
     scaler.setPreserveMassDist(True)
+    window = osim.ArrayDouble()
+    for t in time_range:
+        window.append(float(t))
+    scaler.setTimeRange(window)
     placer = tool.getMarkerPlacer()
+    placer.setTimeRange(window)
     placer.getIKTaskSet().assign(_ik_tasks(osim, weights))
     placer.setApply(True)
     with atomic_path(path) as tmp:

@@ -1,0 +1,205 @@
+"""SMPL, SMPL-H and SMPL-X through ``smplx``, from the user's own licensed model files.
+
+Nothing is downloaded: the model files are found in ``--smpl-model-dir`` or the folder named by the
+``BIOPOSE_SMPL_DIR`` environment variable, with smplx's names, either directly in the folder or in a
+``smpl/``, ``smplh/`` or ``smplx/`` subfolder: ``SMPL_NEUTRAL.pkl`` (or ``SMPL_MALE`` / ``SMPL_FEMALE``),
+``SMPLH_MALE.pkl`` (``.npz`` accepted), ``SMPLX_NEUTRAL.npz`` (``.pkl`` accepted).
+
+Frame and units: metres; native SMPL axes x = subject's left, y = up, z = forward
+(:data:`~biopose_opensim.bodymodels.base.SMPL_TO_OPENSIM` rotates them into OpenSim's ground axes).
+Shape: ``betas`` ``(B, num_betas)``. Pose: :class:`SMPLPose` (axis-angle, radians).
+Joints: the model's regressed joints only (24 for SMPL, 52 for SMPL-H, 55 for SMPL-X), named as in SMPL-H /
+smplx; smplx's extra vertex keypoints are not returned.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError
+from .base import SMPL_JOINT_NAMES, SMPL_TO_OPENSIM, SMPLH_JOINT_NAMES, BodyModel, BodyModelOutput
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming the folder of the user's SMPL-family model files.
+SMPL_DIR_ENV = "BIOPOSE_SMPL_DIR"
+MODEL_TYPES = ("smpl", "smplh", "smplx")
+GENDERS = ("neutral", "male", "female")
+_EXTS = {"smpl": ("pkl", "npz"), "smplh": ("pkl", "npz"), "smplx": ("npz", "pkl")}
+
+
+def expected_file_names(model_type: str, gender: str) -> list[str]:
+    """File names searched for one model type and gender, in order (e.g. ``SMPL_NEUTRAL.pkl``)."""
+    stem = f"{model_type.upper()}_{gender.upper()}"
+    return [f"{stem}.{ext}" for ext in _EXTS[model_type]]
+
+
+def find_model_file(model_dir: str | Path | None, model_type: str = "smpl", gender: str = "neutral") -> Path:
+    """The user's model file for ``model_type``/``gender`` in ``model_dir`` (or ``$BIOPOSE_SMPL_DIR``).
+
+    Raises:
+        ConfigError: unknown type or gender, no folder given, or no matching file (the message lists the file
+            names looked for, the folders searched and the environment variable).
+    """
+    if model_type not in MODEL_TYPES:
+        raise ConfigError(f"unknown SMPL model type {model_type!r}; expected one of {', '.join(MODEL_TYPES)}")
+    if gender not in GENDERS:
+        raise ConfigError(f"unknown SMPL gender {gender!r}; expected one of {', '.join(GENDERS)}")
+    names = expected_file_names(model_type, gender)
+    if model_dir is None:
+        model_dir = os.environ.get(SMPL_DIR_ENV) or None
+    if model_dir is None:
+        raise ConfigError(
+            f"{model_type.upper()} needs your own licensed model files, which are not shipped: give "
+            f"--smpl-model-dir DIR or set the environment variable {SMPL_DIR_ENV}=DIR, DIR holding "
+            f"{' or '.join(names)} (directly or in {model_type}/)"
+        )
+    root = Path(model_dir)
+    folders = [root, root / model_type]
+    for folder in folders:
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+    raise ConfigError(
+        f"no {model_type.upper()} model file in {root}: looked for {' or '.join(names)} in "
+        f"{', '.join(str(f) for f in folders)}; point --smpl-model-dir or {SMPL_DIR_ENV} at the folder holding "
+        f"your {model_type.upper()} files"
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class SMPLPose:
+    """Axis-angle pose (radians) of an SMPL-family model; any field left None is zero.
+
+    Attributes:
+        global_orient: ``(B, 3)`` root rotation.
+        body_pose: ``(B, 3 * n_body_joints)`` (69 for SMPL, 63 for SMPL-H/SMPL-X).
+        left_hand_pose / right_hand_pose: ``(B, 45)`` SMPL-H/SMPL-X finger rotations (flat hand at zero).
+        transl: ``(B, 3)`` metres, added to every vertex and joint.
+    """
+
+    global_orient: torch.Tensor | None = None
+    body_pose: torch.Tensor | None = None
+    left_hand_pose: torch.Tensor | None = None
+    right_hand_pose: torch.Tensor | None = None
+    transl: torch.Tensor | None = None
+
+    def batch_size(self) -> int:
+        for v in (self.global_orient, self.body_pose, self.left_hand_pose, self.right_hand_pose, self.transl):
+            if v is not None:
+                return int(torch.as_tensor(v).shape[0])
+        return 1
+
+
+class SMPLBodyModel(BodyModel):
+    """An SMPL-family body model (smplx) as a :class:`~biopose_opensim.bodymodels.base.BodyModel`.
+
+    Args:
+        model_dir: folder with the user's model files (default ``$BIOPOSE_SMPL_DIR``), see the module docstring.
+        model_type: ``"smpl"``, ``"smplh"`` or ``"smplx"``.
+        gender: ``"neutral"``, ``"male"`` or ``"female"``.
+        num_betas: shape coefficients used (at most what the file holds).
+        dtype: torch dtype of the model buffers.
+
+    Raises:
+        ConfigError: model files missing (see :func:`find_model_file`) or unreadable.
+    """
+
+    to_opensim = SMPL_TO_OPENSIM
+
+    def __init__(self, model_dir: str | Path | None = None, model_type: str = "smpl", gender: str = "neutral",
+                 num_betas: int = 10, dtype: torch.dtype = torch.float64):
+        import smplx
+        from smplx.vertex_ids import vertex_ids as smplx_vertex_ids
+
+        self.path = find_model_file(model_dir, model_type, gender)
+        self.name = model_type
+        self.model_type = model_type
+        self.gender = gender
+        ext = self.path.suffix.lstrip(".")
+        # smplx appends vertex keypoints (nose, toes, fingertips) to its joints; they are dropped here, so
+        # they are read from vertex 0 to keep models with other vertex counts loadable.
+        ids = {k: 0 for k in smplx_vertex_ids["smplx" if model_type == "smplx" else "smplh"]}
+        kwargs = dict(model_type=model_type, gender=gender, num_betas=num_betas, ext=ext, vertex_ids=ids,
+                      dtype=dtype, batch_size=1)
+        if model_type in ("smplh", "smplx"):
+            kwargs.update(use_pca=False, flat_hand_mean=True)
+        try:
+            self.model = smplx.create(str(self.path), **kwargs)
+        except (KeyError, AttributeError, ValueError, OSError, EOFError) as exc:
+            raise ConfigError(f"{self.path}: not a readable {model_type.upper()} model file for smplx ({exc!r})") \
+                from None
+        self.model.requires_grad_(False)
+        self.dtype = dtype
+        n_joints = int(self.model.J_regressor.shape[0])
+        self.n_joints = n_joints
+        if model_type == "smpl":
+            names = SMPL_JOINT_NAMES
+        elif model_type == "smplh":
+            names = SMPLH_JOINT_NAMES
+        else:
+            from smplx.joint_names import JOINT_NAMES
+
+            names = tuple(JOINT_NAMES)
+        if len(names) < n_joints:
+            raise ConfigError(f"{self.path}: {n_joints} joints, more than the {len(names)} named {model_type} joints")
+        self._joint_names = tuple(names[:n_joints])
+        self._faces = torch.as_tensor(np.asarray(self.model.faces, dtype=np.int64))
+        log.info("loaded %s (%s): %d vertices, %d joints", model_type.upper(), self.path, self.n_vertices, n_joints)
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.model.v_template.shape[0])
+
+    @property
+    def faces(self) -> torch.Tensor:
+        return self._faces
+
+    @property
+    def joint_names(self) -> tuple[str, ...]:
+        return self._joint_names
+
+    @property
+    def num_betas(self) -> int:
+        return int(self.model.num_betas)
+
+    @torch.no_grad()
+    def forward(self, shape: torch.Tensor | np.ndarray | None = None, pose: SMPLPose | None = None
+                ) -> BodyModelOutput:
+        """Vertices ``(B, V, 3)`` and joints ``(B, J, 3)``, metres, native SMPL frame.
+
+        ``shape``: betas ``(B, num_betas)`` or ``(num_betas,)`` (zeros when None); ``pose``: :class:`SMPLPose`.
+        """
+        pose = pose or SMPLPose()
+        B = pose.batch_size()
+        betas = torch.zeros(1, self.num_betas, dtype=self.dtype) if shape is None else \
+            torch.as_tensor(shape, dtype=self.dtype).reshape(-1, self.num_betas)
+        B = max(B, betas.shape[0])
+        if betas.shape[0] != B:
+            betas = betas.expand(B, -1)
+
+        def arg(value, width):
+            if value is None:
+                return torch.zeros(B, width, dtype=self.dtype)
+            t = torch.as_tensor(value, dtype=self.dtype).reshape(-1, width)
+            return t.expand(B, -1) if t.shape[0] == 1 else t
+
+        n_body = int(self.model.NUM_BODY_JOINTS)
+        kwargs = dict(betas=betas, global_orient=arg(pose.global_orient, 3),
+                      body_pose=arg(pose.body_pose, 3 * n_body), transl=arg(pose.transl, 3))
+        if self.model_type in ("smplh", "smplx"):
+            kwargs.update(left_hand_pose=arg(pose.left_hand_pose, 45), right_hand_pose=arg(pose.right_hand_pose, 45))
+        if self.model_type == "smplx":
+            for key, width in (("jaw_pose", 3), ("leye_pose", 3), ("reye_pose", 3),
+                               ("expression", int(self.model.num_expression_coeffs))):
+                kwargs[key] = torch.zeros(B, width, dtype=self.dtype)
+        out = self.model(**kwargs)
+        return BodyModelOutput(
+            vertices=out.vertices, joints=out.joints[:, : self.n_joints], joint_names=self.joint_names,
+            faces=self.faces, frame="native", to_opensim=self.to_opensim,
+        )
