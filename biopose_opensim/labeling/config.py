@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,9 @@ class LabelConfig:
             raise InputFileError(path, f"cannot read configuration file: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             line = getattr(exc, "lineno", None)
+            if line is None:
+                hit = re.search(r"at line (\d+)", str(exc))
+                line = int(hit.group(1)) if hit else None
             raise InputFileError(path, f"not valid TOML: {exc}", line=line) from None
         table = raw.get("label", raw)
         if not isinstance(table, dict):

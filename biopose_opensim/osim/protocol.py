@@ -150,7 +150,8 @@ _SIDED_BODY_HINTS = (
     (r"(Forearm\d*|FA\d*|FAsuperior)", "ulna_{s}"),
     (r"(Wrist.*|WR[AB]?|WRI|Radius|Ulna)", "radius_{s}"),
     (r"(Hand.*|FIN|MCP\d*|Finger.*)", "hand_{s}"),
-    (r"(Clavicle|Temple|Ear|FHD|BHD|Scapula.*)", "torso"),
+    (r"(Clavicle|Scapula.*)", "torso"),
+    (r"(Temple|Ear|FHD|BHD)", "head"),  # only for models with a head body; the head moves on the torso
     (r"(Midfoot.*|Toe\..*|Foot.*|MT\d*|Heel.*|TOE.*)", "calcn_{s}"),
 )
 _UNSIDED_BODY_HINTS = (
@@ -320,7 +321,8 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
 
     ik_tasks = []
     for n in tracked:
-        w = _ik_weight(n, kinds[n])
+        # a marker added by a name hint has a guessed body: it never outweighs the model's own markers
+        w = IK_WEIGHTS[CLUSTER] if n in added else _ik_weight(n, kinds[n])
         ik_tasks.append(MarkerTask(n, w if w > 0 else 0.0, apply=w > 0))
     placer_tasks = [MarkerTask(n, 0.0 if n in added else PLACER_WEIGHTS[kinds[n]]) for n in static]
     return Protocol(
