@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import functions as fn
+from .rotations import axis_angle_to_matrix_rows
 from .tree import GROUND, ModelTree
 
 # Names of the tensor constants of a plan (registered as buffers by the layer).
@@ -263,10 +264,7 @@ def body_transforms(
     parts.append(c["const_value"][:, None].expand(-1, n))
     values = torch.cat(parts, dim=0)[c["axis_perm"]].reshape(nj, 6, n)
 
-    angle = values[:, :3, None, None, :]  # (NJ, 3, 1, 1, N)
-    outer = c["rot_outer"][..., None]
-    rot = outer + torch.cos(angle) * (torch.eye(3, dtype=dtype, device=device)[..., None] - outer)
-    rot = torch.addcmul(rot, torch.sin(angle), c["rot_skew"][..., None])  # (NJ, 3, 3, 3, N) Rodrigues
+    rot = axis_angle_to_matrix_rows(values[:, :3, :], c["rot_skew"], c["rot_outer"])  # (NJ, 3, 3, 3, N)
     r_fm = _mm(_mm(rot[:, 0], rot[:, 1]), rot[:, 2])
 
     amount = values[:, 3:, :]  # (NJ, 3, N)

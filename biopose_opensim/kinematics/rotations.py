@@ -25,36 +25,22 @@ def body_xyz_matrix_np(angles: np.ndarray) -> np.ndarray:
     return axis_angle_matrix_np(e[0], ax) @ axis_angle_matrix_np(e[1], ay) @ axis_angle_matrix_np(e[2], az)
 
 
-def skew(axis: torch.Tensor) -> torch.Tensor:
-    """(..., 3) -> (..., 3, 3) cross-product matrices ``[a]_x`` with ``[a]_x v = a x v``."""
-    zero = torch.zeros_like(axis[..., 0])
-    x, y, z = axis.unbind(-1)
-    return torch.stack(
-        (
-            torch.stack((zero, -z, y), -1),
-            torch.stack((z, zero, -x), -1),
-            torch.stack((-y, x, zero), -1),
-        ),
-        -2,
-    )
+def axis_angle_to_matrix_rows(angle: torch.Tensor, axis_skew: torch.Tensor, axis_outer: torch.Tensor) -> torch.Tensor:
+    """Rotations about fixed unit axes by batched angles (Rodrigues' formula), batch-last.
 
-
-def axis_angle_to_matrix(angle: torch.Tensor, axis_skew: torch.Tensor, axis_outer: torch.Tensor) -> torch.Tensor:
-    """Rotations about fixed unit axes by batched angles (Rodrigues' formula).
-
-    ``R = cos(t) I + sin(t) [a]_x + (1 - cos(t)) a a^T``; smooth in ``t`` everywhere (no division, no acos),
-    so gradients are finite at zero and at any range limit.
+    ``R = a a^T + cos(t) (I - a a^T) + sin(t) [a]_x``; smooth in ``t`` everywhere (no division, no acos), so
+    gradients are finite at zero and at any range limit.
 
     Args:
-        angle: (..., A) radians.
-        axis_skew: (A, 3, 3) cross-product matrices of the unit axes.
-        axis_outer: (A, 3, 3) outer products ``a a^T``.
+        angle: (..., N) radians (batch last).
+        axis_skew: (..., 3, 3) cross-product matrices ``[a]_x`` of the unit axes.
+        axis_outer: (..., 3, 3) outer products ``a a^T``.
 
     Returns:
-        (..., A, 3, 3) rotation matrices.
+        (..., 3, 3, N) rotation matrices.
     """
-    c = torch.cos(angle)[..., None, None]
-    s = torch.sin(angle)[..., None, None]
-    eye = torch.eye(3, dtype=angle.dtype, device=angle.device)
-    # c I + s K + (1 - c) aa^T  ==  aa^T + c (I - aa^T) + s K
-    return axis_outer + c * (eye - axis_outer) + s * axis_skew
+    t = angle[..., None, None, :]
+    outer = axis_outer[..., None]
+    eye = torch.eye(3, dtype=angle.dtype, device=angle.device)[..., None]
+    rot = outer + torch.cos(t) * (eye - outer)
+    return torch.addcmul(rot, torch.sin(t), axis_skew[..., None])
