@@ -51,6 +51,7 @@ def run_label(
     Returns the exit status (0). Bad input raises a :class:`~biopose_opensim.errors.BioposeError`.
     """
     out = Path(out)
+    setup_logging(verbosity)  # console first, so that argument errors are reported too
     modes = [bool(sample), dataset is not None, static is not None or bool(trials)]
     if sum(modes) != 1:
         raise ConfigError("give exactly one of --sample, --dataset ROOT, or --static S.trc --trials T.trc ...")
@@ -86,7 +87,8 @@ def run_label(
         if static is None or not trials:
             raise ConfigError("one subject needs --static S.trc and --trials T1.trc [T2.trc ...]")
         spec = SubjectSpec(name=subject or subject_name_from_static(Path(static)), static=Path(static),
-                           trials=tuple(Path(t) for t in trials), mass=mass, height=height)
+                           trials=tuple(Path(t) for t in trials), mass=_positive("--mass", mass),
+                           height=_positive("--height", height))
     else:
         spec = SubjectSpec(name=subject or spec.name, static=spec.static, trials=spec.trials,
                            mass=mass if mass is not None else spec.mass,
@@ -100,6 +102,12 @@ def subject_name_from_static(static: Path) -> str:
     """A subject name from a static trial's file name: ``subject01_static.trc`` -> ``subject01``."""
     stem = re.sub(r"(^|[_\-. ])static([_\-. ]|$)", r"\1", Path(static).stem, flags=re.IGNORECASE).strip("_-. ")
     return stem or "subject"
+
+
+def _positive(flag: str, value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise ConfigError(f"{flag} must be a positive number, got {value}")
+    return value
 
 
 def _log_file(out: Path) -> Path:

@@ -145,6 +145,9 @@ def prepare_subject(
     name = safe_name(spec.name)
     paths = SubjectPaths(out_dir, name)
     refuse_existing(paths, overwrite)
+    for label, value in (("mass", spec.mass), ("height", spec.height)):
+        if value is not None and not value > 0:
+            raise ConfigError(f"subject {spec.name}: {label} must be a positive number, got {value}")
     if not Path(spec.static).is_file():
         raise InputFileError(spec.static, "static trial not found")
     setups = resolve_setups(name, Path(spec.static), spec.mass, spec.height, config, paths)
@@ -408,6 +411,9 @@ def label_subject(
     for t in trials:
         if not t.is_file():
             raise InputFileError(t, "trial not found")
+    refuse_existing(SubjectPaths(Path(out_dir), safe_name(spec.name)), overwrite)
+    for t in trials:  # malformed trials fail here, before anything is scaled or written
+        read_markers(t, config.up_axis)
     prepared = prepare_subject(spec, config, out_dir, overwrite=overwrite)
     results = []
     bar = tqdm(trials, desc=f"IK {prepared.name}", unit="trial", disable=not progress, leave=False)
