@@ -48,7 +48,7 @@ def run_label(
 ) -> int:
     """Label one subject (``static`` + ``trials``, or ``sample``) or a dataset (``dataset``) into ``out``.
 
-    Returns the exit status (0). Bad input raises a :class:`~biopose_opensim.errors.BioposeError`.
+    Returns the exit status (0; in dataset mode 1 when a subject or trial failed). Bad input raises a :class:`~biopose_opensim.errors.BioposeError`.
     """
     out = Path(out)
     setup_logging(verbosity)  # console first, so that argument errors are reported too
