@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,18 @@ def find_model_file(model_dir: str | Path | None, model_type: str = "smpl", gend
     )
 
 
+def _read_model_data(path: Path) -> dict:
+    """The arrays of an SMPL-family ``.pkl`` (latin-1 pickles, as distributed) or ``.npz`` file."""
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=True) as data:
+            return {k: data[k] for k in data.files}
+    with open(path, "rb") as fh:
+        data = pickle.load(fh, encoding="latin1")
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a dict of arrays, got {type(data).__name__}")
+    return data
+
+
 @dataclass(frozen=True, eq=False)
 class SMPLPose:
     """Axis-angle pose (radians) of an SMPL-family model; any field left None is zero.
@@ -115,6 +129,7 @@ class SMPLBodyModel(BodyModel):
     def __init__(self, model_dir: str | Path | None = None, model_type: str = "smpl", gender: str = "neutral",
                  num_betas: int = 10, dtype: torch.dtype = torch.float64):
         import smplx
+        from smplx.utils import Struct
         from smplx.vertex_ids import vertex_ids as smplx_vertex_ids
 
         self.path = find_model_file(model_dir, model_type, gender)
@@ -130,8 +145,12 @@ class SMPLBodyModel(BodyModel):
         if model_type in ("smplh", "smplx"):
             kwargs.update(use_pca=False, flat_hand_mean=True)
         try:
+            if model_type in ("smpl", "smplh"):
+                # read here so that both .pkl and .npz work for SMPL as well (smplx's SMPL reads pickles only)
+                kwargs["data_struct"] = Struct(**_read_model_data(self.path))
             self.model = smplx.create(str(self.path), **kwargs)
-        except (KeyError, AttributeError, ValueError, OSError, EOFError) as exc:
+        except (KeyError, AttributeError, ValueError, TypeError, OSError, EOFError, pickle.UnpicklingError,
+                zipfile.BadZipFile) as exc:
             raise ConfigError(f"{self.path}: not a readable {model_type.upper()} model file for smplx ({exc!r})") \
                 from None
         self.model.requires_grad_(False)
