@@ -23,7 +23,7 @@ from biopose_opensim.labeling import (
     prepare_subject,
 )
 from biopose_opensim.labeling.labels import read_labels
-from biopose_opensim.osim import read_ik_setup, read_scale_setup, run_scale
+from biopose_opensim.osim import read_ik_setup, read_scale_setup, run_ik, run_scale
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_setups_reproduce_opensim_reference(with_setups, gait2392_dir):
     assert read_ik_setup(with_setups.out_dir / "setup_ik.xml").constraint_weight == 20
 
 
-def test_written_scale_setup_reruns_in_opensim(with_setups, tmp_path):
+def test_written_setups_rerun_in_opensim(with_setups, tmp_path):
     copy = tmp_path / "out"
     shutil.copytree(with_setups.out_dir, copy)
     (copy / "subject01_scaled.osim").unlink()
@@ -77,6 +77,10 @@ def test_written_scale_setup_reruns_in_opensim(with_setups, tmp_path):
     ours = json.loads((with_setups.out_dir / "scale_factors.json").read_text())["scale_factors"]
     for body, f in rerun.scale_factors:
         assert f == pytest.approx(tuple(ours[body]), abs=1e-6)
+    # the trial's IK setup reruns too and gives the same coordinates
+    ik = run_ik(copy / "subject01_walk1_setup_ik.xml")
+    lab = read_labels(with_setups.trials[0].labels)
+    np.testing.assert_allclose(ik.q, lab["q"], atol=1e-6)
 
 
 def test_outputs_and_labels(with_setups):
