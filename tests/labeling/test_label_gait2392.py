@@ -190,3 +190,33 @@ def test_gaps_short_filled_long_reported(tmp_path, without_setups, gait2392_dir)
     assert np.isfinite(lab["markers"][short, j]).all() and np.isnan(lab["markers"][long, j]).all()
     t = lab["tracked_markers"].index(walk.marker_names[k])
     assert np.isnan(lab["marker_errors"][long, t]).all() and np.isfinite(lab["q"]).all()
+
+
+def test_c3d_trial_z_up(tmp_path, without_setups, gait2392_dir):
+    """A z-up C3D trial labels like the same markers in a y-up TRC. C3D stores float32 points, which moves
+    the IK solution (accuracy 1e-6) by up to about 0.03 deg: tolerance 0.05 deg."""
+    import dataclasses
+
+    import ezc3d
+
+    from biopose_opensim.io import Z_UP_TO_Y_UP
+
+    prepared, _ = without_setups
+    walk = read_trc(gait2392_dir / "subject01_walk1.trc").window(0.5, 0.8)
+    walk = walk._replace(times=walk.times - walk.times[0])  # a C3D's times start at 0
+    trc = write_trc(tmp_path / "walk_trc.trc", walk)
+    c3d = ezc3d.c3d()
+    c3d["parameters"]["POINT"]["RATE"]["value"] = [walk.rate]
+    c3d["parameters"]["POINT"]["LABELS"]["value"] = tuple(walk.marker_names)
+    c3d["parameters"]["POINT"]["UNITS"]["value"] = ["mm"]
+    z_up = np.einsum("ij,tmj->tmi", Z_UP_TO_Y_UP.T, walk.positions) * 1000.0
+    points = np.ones((4, walk.n_markers, walk.n_frames))
+    points[:3] = np.transpose(z_up, (2, 1, 0))
+    c3d["data"]["points"] = points
+    c3d.write(str(tmp_path / "walk_c3d.c3d"))
+
+    z_prepared = dataclasses.replace(prepared, config=prepared.config.with_overrides(up_axis="z"))
+    a = read_labels(label_trial(z_prepared, tmp_path / "walk_c3d.c3d").labels)
+    b = read_labels(label_trial(prepared, trc).labels)
+    assert a["q"].shape == b["q"].shape == (walk.n_frames, 23)
+    np.testing.assert_allclose(np.degrees(a["q"]), np.degrees(b["q"]), atol=0.05)
