@@ -45,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--accuracy", type=float, help="IK accuracy (default: label's, 1e-6)")
     p.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
     p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (instead of local workers)")
+    p.add_argument("--plots", action="store_true", help="joint-angle plots in each subject's report.md (slower)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             motions=tuple(args.motion), body_model=args.body_model, smpl_model_dir=args.smpl_model_dir,
             shapes=args.shapes, fps=args.fps, duration=args.duration, noise_mm=args.noise_mm,
             workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite, accuracy=args.accuracy,
-            marker_set=args.marker_set, **extra)
+            marker_set=args.marker_set, plots=args.plots, **extra)
         result = build_synthetic_dataset(config, progress=not args.no_progress, argv=argv)
         s = result.summary
         log.info("wrote %s: %d subjects, %d trials, %d frames in %.0f s; median IK marker RMS %.2f mm; card %s",

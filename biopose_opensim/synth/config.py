@@ -43,6 +43,8 @@ class SynthConfig:
         shard_frames: frames per shard (trials are never cut).
         accuracy: IK accuracy passed to ``label`` (None: label's default).
         marker_set: virtual-marker set name or YAML (None: the body model's default set).
+        plots: let ``label`` draw joint-angle PNGs into each subject's report (slow: about a quarter of a
+            build's time).
     """
 
     out: Path
@@ -66,6 +68,7 @@ class SynthConfig:
     shard_frames: int = 20000
     accuracy: float | None = None
     marker_set: str | None = None
+    plots: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))

@@ -1,8 +1,10 @@
 """Per-frame label masks from bony-landmark residuals, as D3KE did: a coordinate is masked in a frame
 when a bony landmark it moves is more than 2 cm from its model counterpart after IK.
 
-Which markers are bony: skin points over palpable bone (:data:`BONY_LANDMARKS`, three naming schemes:
-the D3KE/SMPL surface markers, the OpenSim Rajagopal/LaiUhlrich landmarks, and the OpenCap markers).
+Which markers are bony: the markers a virtual-marker set puts in its ``bony`` group; for marker data without
+groups, the names in :data:`BONY_LANDMARKS` (skin points over palpable bone in four naming schemes: the
+D3KE/SMPL surface markers, the OpenSim Rajagopal/LaiUhlrich landmarks, OpenCap's markers, and lab sets
+written ``R.ASIS``).
 Joint centres, mid-points, ground projections, thigh/shank cluster points and finger tips are not bony.
 
 Which markers a coordinate moves: the bony markers on the child body of the coordinate's joint; when that
@@ -37,15 +39,16 @@ _OPENSIM = {"C7", "CLAV"} | {
     f"{s}{n}" for s in _SIDES for n in ("ACR", "ASI", "PSI", "LFC", "MFC", "LMAL", "MMAL", "CAL", "TOE", "MT5",
                                           "LEL", "MEL", "FAradius", "FAulna")
 }
-#: OpenCap (LaiUhlrich2022 marker set) landmarks over bone.
-_OPENCAP = {"C7", "r_C7", "sternum", "L2", "T11", "T6"} | {
-    f"{s}_{n}" for s in ("r", "L", "l") for n in ("shoulder", "lelbow", "melbow", "lwrist", "mwrist", "ASIS",
-                                                 "PSIS", "knee", "mknee", "ankle", "mankle", "5meta", "toe",
-                                                 "big_toe", "calc")
-} | {f"{s}.{n}_study" for s in ("r", "L") for n in ("ASIS", "PSIS", "knee", "mknee", "ankle", "mankle", "toe",
-                                                      "5meta", "calc", "shoulder", "lelbow", "melbow", "lwrist",
-                                                      "mwrist")} | {"C7_study", "r_C7_study"}
-BONY_LANDMARKS: frozenset[str] = frozenset(_D3KE | _OPENSIM | _OPENCAP)
+#: OpenCap (LaiUhlrich2022 marker set, augmented "_study" markers) landmarks over bone.
+_OPENCAP = {"C7_study", "r_C7_study"} | {f"{s}.{n}_study" for s in ("r", "L") for n in ("ASIS", "PSIS")} | {
+    f"{s}_{n}_study" for s in ("r", "L") for n in ("knee", "mknee", "ankle", "mankle", "toe", "5meta", "calc",
+                                                    "shoulder", "lelbow", "melbow", "lwrist", "mwrist")
+}
+#: Lab marker sets written "R.ASIS" (e.g. the Rajagopal 2016 walking data).
+_LAB = {"S2", "C7"} | {f"{s}.{n}" for s in _SIDES for n in ("ASIS", "PSIS", "Knee", "MKnee", "Ankle", "MAnkle", "Heel",
+                                                            "MT5", "Toe", "Shoulder", "Clavicle", "Elbow", "MElbow",
+                                                            "Wrist")}
+BONY_LANDMARKS: frozenset[str] = frozenset(_D3KE | _OPENSIM | _OPENCAP | _LAB)
 
 
 def bony_markers(marker_names: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:

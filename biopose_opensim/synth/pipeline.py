@@ -146,7 +146,7 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
     ordered = [jobs[p.shape.name] for p in plans if p.shape.name in jobs]
     label_config = LabelConfig(model=config.model, markers=mfiles.markers_xml, scale_setup=mfiles.scale_setup,
                                ik_setup=mfiles.ik_setup, static_pose="zero", accuracy=config.accuracy,
-                               static_window=(0.0, config.static_duration))
+                               static_window=(0.0, config.static_duration), plots=config.plots)
     meta = {
         "name": config.out.name,
         "command": "python -m biopose_opensim.synth " + " ".join(argv if argv is not None else sys.argv[1:]),
