@@ -16,17 +16,32 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import CoordinateMismatchError, InputFileError
+from ..errors import CoordinateMismatchError, InputFileError, MarkerMismatchError
 from ..io import MarkerData, read_coordinates
 from ..osim.markerset import add_markers, replace_markers, write_markerset
 from ..osim.model import ModelInfo, closest_names, load_model, model_info
-from ..osim.protocol import Protocol, body_hint, build_protocol, classify_marker, marker_renames
+from ..osim.protocol import (
+    Protocol,
+    body_hint,
+    build_protocol,
+    classify_marker,
+    marker_renames,
+    rename_measurements,
+    rename_tasks,
+)
 from ..osim.setups import CoordinateTask, IKSetup, ScaleSetup, read_ik_setup, read_scale_setup
 from ..paths import default_model_path
 from .config import DEFAULT_ACCURACY, LabelConfig
 from .outputs import SubjectPaths
 from .static import check_window, find_static_window
-from .trials import CleanTrial, check_markers_in_model, check_shared_markers, clean_trial, read_markers
+from .trials import (
+    CleanTrial,
+    check_markers_in_model,
+    check_shared_markers,
+    clean_trial,
+    read_markers,
+    with_closest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +123,9 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
 
     # ---------------------------------------------------------------- Scale setup
     if scale_tpl is not None:
-        base = scale_tpl
+        # a lab's setup names the lab's markers: follow the trial's renames onto the model's names
+        base = scale_tpl.replace(measurements=rename_measurements(scale_tpl.measurements, renames),
+                                 marker_tasks=rename_tasks(scale_tpl.marker_tasks, renames))
     else:
         base = ScaleSetup(measurements=protocol.measurements, marker_tasks=protocol.placer_tasks,
                           scaling_order=("measurements",))
@@ -158,8 +175,8 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
 
     # ---------------------------------------------------------------- IK template
     if ik_tpl is not None:
-        ik_base = ik_tpl
-        _check_ik_tasks(ik_tpl, info, static.data, notes)
+        ik_base = ik_tpl.replace(marker_tasks=rename_tasks(ik_tpl.marker_tasks, renames))
+        _check_ik_tasks(ik_base, info, static.data, notes)
     else:
         ik_base = IKSetup(marker_tasks=protocol.ik_tasks)
     _check_coordinates([t.name for t in ik_base.coordinate_tasks if t.apply], info, str(ik_base.source or "IK"))
@@ -237,18 +254,13 @@ def _untasked(static: MarkerData, setup: ScaleSetup) -> list[str]:
 
 
 def _check_in_trial(names: Sequence[str], data: MarkerData, needed_by: str) -> None:
-    from ..errors import MarkerMismatchError
-    from .trials import _with_closest
-
     missing = [n for n in dict.fromkeys(names) if n not in data.marker_names]
     if missing:
         raise MarkerMismatchError(f"{data.source}: {len(missing)} marker(s) needed by {needed_by} are not in the "
-                                  "static trial: " + _with_closest(missing, data.marker_names))
+                                  "static trial: " + with_closest(missing, data.marker_names))
 
 
 def _check_window_has_data(data: MarkerData, names: Sequence[str], window: tuple[float, float]) -> None:
-    from ..errors import MarkerMismatchError
-
     if not names:
         return
     inside = (data.times >= window[0] - 1e-9) & (data.times <= window[1] + 1e-9)

@@ -84,7 +84,7 @@ def check_markers_in_model(names: Sequence[str], model_names: Sequence[str], whe
     missing = [n for n in dict.fromkeys(names) if n not in model]
     if missing:
         raise MarkerMismatchError(f"{where}: {len(missing)} marker(s) needed by {needed_by} are not in the model: "
-                                  + _with_closest(missing, model_names))
+                                  + with_closest(missing, model_names))
 
 
 def check_shared_markers(data: MarkerData, tracked: Sequence[str], model_names: Sequence[str],
@@ -104,7 +104,7 @@ def check_shared_markers(data: MarkerData, tracked: Sequence[str], model_names: 
         raise MarkerMismatchError(
             f"{data.source}: only {len(shared)} marker(s) shared with the model and tracked by IK "
             f"({', '.join(shared) or 'none'}); at least {min_shared} needed. "
-            + (f"Trial markers the model lacks: {_with_closest(others, model_names)}" if others else "")
+            + (f"Trial markers the model lacks: {with_closest(others, model_names)}" if others else "")
         )
     return shared
 
@@ -114,7 +114,8 @@ def write_clean_trc(path: Path, data: MarkerData) -> Path:
     return write_trc(path, data, units=data.source_units)
 
 
-def _with_closest(names: Sequence[str], candidates: Sequence[str], limit: int = 12) -> str:
+def with_closest(names: Sequence[str], candidates: Sequence[str], limit: int = 12) -> str:
+    """"a (closest: b, c); d ..." for error messages."""
     parts = []
     for n in list(names)[:limit]:
         close = closest_names(n, list(candidates))

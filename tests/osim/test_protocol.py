@@ -1,8 +1,6 @@
 """The default landmark protocol and the automatic protocol derived from a model's markers."""
 from __future__ import annotations
 
-import pytest
-
 from biopose_opensim.io import read_trc
 from biopose_opensim.osim import build_protocol, classify_marker, marker_renames, read_model_info
 from biopose_opensim.osim.protocol import body_hint
