@@ -141,7 +141,7 @@ def prepare_subject(
         BioposeError: bad inputs (missing files, malformed trials, marker names the model lacks, ...).
     """
     t0 = time.perf_counter()
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     name = safe_name(spec.name)
     paths = SubjectPaths(out_dir, name)
     refuse_existing(paths, overwrite)

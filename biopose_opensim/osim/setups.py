@@ -413,10 +413,8 @@ def _abs(base: Path, value: str) -> Path | None:
 def _rel(folder: Path, value: Path | None) -> str:
     if value is None:
         return "Unassigned"
-    value = Path(value)
-    if not value.is_absolute():
-        return str(value)
-    return os.path.relpath(value, Path(folder).resolve())
+    # a relative path in the dataclass is relative to the working directory
+    return os.path.relpath(Path(value).resolve(), Path(folder).resolve())
 
 
 def _name(value: str) -> str | None:

@@ -30,8 +30,9 @@ def _args(gait2392_dir, trial, out, *extra):
             "--out", str(out), "--subject", "s01", "--mass", "72.6", *extra]
 
 
-def test_end_to_end_refuse_and_overwrite(tmp_path, gait2392_dir, short_walk, caplog):
-    out = tmp_path / "out"
+def test_end_to_end_refuse_and_overwrite(tmp_path, gait2392_dir, short_walk, caplog, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = Path("results") / "out"  # relative, as typed on a command line (regression: setups must still resolve)
     assert main(_args(gait2392_dir, short_walk, out)) == 0
     model, report = out / "s01_scaled.osim", out / "report.md"
     assert model.is_file() and report.is_file() and (out / "walk_ik.mot").is_file()
