@@ -158,9 +158,9 @@ def test_a_corrupt_trial_and_a_broken_subject_fail_alone(dataset, gait2392_dir, 
     out = tmp_path / "out"
     from biopose_opensim.label import main
 
-    cfg = dataset_config(gait2392_dir)
-    rc = main(["--dataset", str(root), "--out", str(out), "--workers", "1", "--model", str(cfg.model),
-               "--scale-setup", str(cfg.scale_setup), "--ik-setup", str(cfg.ik_setup)])
+    config_toml = tmp_path / "label.toml"
+    config_toml.write_text(dataset_config(gait2392_dir).to_toml())
+    rc = main(["--dataset", str(root), "--out", str(out), "--workers", "1", "--config", str(config_toml)])
     assert rc == 1  # something failed: non-zero exit status
     data = json.loads((out / "summary.json").read_text())
     assert data["exit_code"] == 1
