@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 
-from biopose_opensim.io import read_coordinates, read_mot, read_trc, write_coordinates_mot, write_trc
+from biopose_opensim.io import MarkerData, read_coordinates, read_mot, read_trc, write_coordinates_mot, write_trc
 from biopose_opensim.labeling import (
     LabelConfig,
     SubjectSpec,
@@ -203,7 +203,8 @@ def test_c3d_trial_z_up(tmp_path, without_setups, gait2392_dir):
 
     prepared, _ = without_setups
     walk = read_trc(gait2392_dir / "subject01_walk1.trc").window(0.5, 0.8)
-    walk = walk._replace(times=walk.times - walk.times[0])  # a C3D's times start at 0
+    walk = MarkerData(walk.marker_names, walk.positions, walk.times - walk.times[0], walk.rate,  # C3D times
+                      walk.frame_numbers, walk.source_units)  # start at 0
     trc = write_trc(tmp_path / "walk_trc.trc", walk)
     c3d = ezc3d.c3d()
     c3d["parameters"]["POINT"]["RATE"]["value"] = [walk.rate]
