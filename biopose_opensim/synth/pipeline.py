@@ -96,10 +96,9 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
     space = CoordinateSpace.from_osim(config.model)
     mappings = check_motions(config.motions, space)
     if config.body_model == "smpl":  # the user's licensed files must be there before any work starts
-        from ..adapters.smpl_mesh import find_model_file
+        from .smpl_body import check_smpl_files
 
-        for sex in ("female", "male"):
-            find_model_file(config.smpl_model_dir, "smpl", sex)
+        check_smpl_files(config.smpl_model_dir)
     mfiles = resolve_marker_files(config.body_model, config.marker_set, config.model)
     yaml_set = mfiles.yaml
     vset = load_marker_set(yaml_set)

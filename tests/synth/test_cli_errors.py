@@ -37,7 +37,7 @@ def test_smpl_needs_the_users_model_files(tmp_path, caplog):
     empty.mkdir()
     rc, msg = _run(caplog, ["--out", str(tmp_path / "d"), "--body-model", "smpl", "--smpl-model-dir", str(empty)])
     assert rc == 2
-    assert f"{empty}: no SMPL" in msg and "SMPL_FEMALE.pkl" in msg and "licensed" in msg
+    assert f"no SMPLH model file in {empty}" in msg and "SMPL_FEMALE.pkl" in msg and "licensed" in msg
 
 
 def test_motion_with_foreign_coordinates_is_listed(tmp_path, caplog):
