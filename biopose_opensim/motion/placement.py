@@ -51,7 +51,8 @@ BODY_ANCHORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 
 #: ScaleTool measurements for the D3KE marker names on the default model (marker pairs -> body, axes).
 MEASUREMENTS: tuple[Measurement, ...] = (
-    Measurement("pelvis_width", (("LHIPJ", "RHIPJ"), ("LASI", "RASI"), ("LPSI", "RPSI")), (("pelvis", "Z"),)),
+    # hip-joint spacing only: the femurs must rotate about the mesh's hip centres for every body shape
+    Measurement("pelvis_width", (("LHIPJ", "RHIPJ"),), (("pelvis", "Z"),)),
     Measurement("pelvis_depth", (("MASI", "MPSI"),), (("pelvis", "X"),)),
     Measurement("pelvis_height", (("MHIPJ", "CENTER"),), (("pelvis", "Y"),)),
     Measurement("torso_height", (("Spine2", "NECK"),), (("torso", "Y"),)),

@@ -137,8 +137,8 @@ def write_synthetic_trials(
 ) -> SyntheticTrials:
     """Write a static trial, its pose, and one virtual-marker trial per motion into ``out_dir``.
 
-    Files: ``static.trc`` (Anny at ``static_pose`` for ``static_duration`` s), ``static_pose.mot`` (that pose,
-    for ``label --static-pose``), and per motion ``<name>.trc`` plus ``<name>_truth.mot`` (the source
+    Files: ``static.trc`` (Anny at ``static_pose`` for ``static_duration`` s), ``static_pose.mot`` (that pose
+    without the root joint's translations, for ``label --static-pose``), and per motion ``<name>.trc`` plus ``<name>_truth.mot`` (the source
     coordinates on ``model``, degrees for rotations). All TRC files are in millimetres, y up.
     """
     out_dir = Path(out_dir)
@@ -148,8 +148,15 @@ def write_synthetic_trials(
     static = static_motion(model, static_pose, duration=static_duration, rate=rate)
     static_markers = virtual_marker_trajectories(body_model, model, static, marker_set, calibration=calib)
     static_trc = write_trc(out_dir / "static.trc", static_markers)
-    static_mot = write_coordinates_mot(out_dir / "static_pose.mot", static.times[:1], static.q[:1],
-                                       static.coordinate_names, static.rotational, name="static_pose")
+    # The pose only: the root joint's translations stay free during marker placement (the scaled model's pelvis
+    # height differs from the generic one).
+    from .coordinates import model_coordinates
+
+    root = set(model_coordinates(model).root_translations)
+    keep = [i for i, n in enumerate(static.coordinate_names) if n not in root]
+    static_mot = write_coordinates_mot(out_dir / "static_pose.mot", static.times[:1], static.q[:1, keep],
+                                       [static.coordinate_names[i] for i in keep], static.rotational[keep],
+                                       name="static_pose")
     trials, truth = [], []
     for motion in motions:
         data = virtual_marker_trajectories(body_model, model, motion, marker_set, calibration=calib)
