@@ -426,7 +426,8 @@ def _range(arr) -> tuple[float, float] | None:
     if arr.getSize() < 2:
         return None
     start, end = float(arr.get(0)), float(arr.get(1))
-    if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+    # OpenSim leaves an unset range as "-1 -1" (or any empty/negative span): treat it as "not given".
+    if not (math.isfinite(start) and math.isfinite(end)) or end <= start or end < 0:
         return None
     return (start, end)
 

@@ -58,3 +58,15 @@ def test_setup_errors(tmp_path, gait2392_dir):
         read_scale_setup(gait2392_dir / "subject01_Setup_IK.xml")
     with pytest.raises(InputFileError, match="expected an OpenSim <InverseKinematicsTool> setup"):
         read_ik_setup(gait2392_dir / "subject01_Setup_Scale.xml")
+
+
+def test_unset_time_range_reads_as_none(tmp_path, rajagopal_walk_dir):
+    """OpenSim writes an unset time range as "-1 -1"; a template with it means "no window given"."""
+    text = (rajagopal_walk_dir / "Scale" / "scale_setup_walk_scaleOnly.xml").read_text()
+    text = text.replace("<time_range> 0 0.3</time_range>", "<time_range> -1 -1</time_range>")
+    assert text.count("<time_range> -1 -1</time_range>") == 2
+    path = tmp_path / "Scale" / "setup_unset_range.xml"
+    path.parent.mkdir()
+    path.write_text(text)
+    s = read_scale_setup(path)
+    assert s.time_range is None and s.placer_time_range is None
