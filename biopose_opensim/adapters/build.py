@@ -162,17 +162,22 @@ def _meta(kind: str, argv, seed: int, marker_set: Path, xml: Path | None, model:
             "opensim_marker_set": str(xml) if xml else "model markers", "model": str(model), "fps": fps}
 
 
-def build_smpl_dataset(kind: str, files: Sequence[Path], out: Path, model_dir: Path, *, seed: int = 0,
-                       fps: float | None = 60.0, marker_set: str | None = None, model: Path | None = None,
-                       workers: int | None = None, scheduler=None, overwrite: bool = False,
-                       accuracy: float | None = None, progress: bool = True, argv=None) -> DatasetResult:
+def build_smpl_dataset(kind: str, files: Sequence[Path], out: Path, model_dir: Path, *, scheduler=None,
+                       **kwargs) -> DatasetResult:
     """AMASS (``kind="amass"``, SMPL-H) or BEDLAM (``kind="bedlam"``, SMPL-X) sequences -> labelled dataset.
 
-    Args:
-        files: ``.npz`` sequences (folders are searched recursively for ``*.npz``).
-        model_dir: folder with the user's SMPL-H / SMPL-X model files.
-        fps: subsample to at most this rate (None: keep the file's rate).
+    Keyword arguments: ``seed``, ``fps`` (subsample to at most this rate; None keeps the file's), ``marker_set``,
+    ``model``, ``workers``, ``overwrite``, ``accuracy``, ``progress``, ``argv``. Folders in ``files`` are searched
+    recursively for ``*.npz``; ``model_dir`` holds the user's SMPL-H / SMPL-X files.
     """
+    with _OneClient(scheduler) as client:
+        return _build_smpl(kind, files, out, model_dir, scheduler=client, **kwargs)
+
+
+def _build_smpl(kind: str, files: Sequence[Path], out: Path, model_dir: Path, *, seed: int = 0,
+                fps: float | None = 60.0, marker_set: str | None = None, model: Path | None = None,
+                workers: int | None = None, scheduler=None, overwrite: bool = False,
+                accuracy: float | None = None, progress: bool = True, argv=None) -> DatasetResult:
     if kind not in ("amass", "bedlam"):
         raise ConfigError(f"unknown SMPL source {kind!r}; expected amass or bedlam")
     start = time.perf_counter()
@@ -219,6 +224,24 @@ def _write_t_pose(out: Path, model: Path) -> Path:
     return write_coordinates_mot(out / "static_tpose.mot", np.array([0.0, 1.0]), q, space.names, space.rotational)
 
 
+class _OneClient:
+    """One Dask client for every phase of a build when a scheduler address is given (closed at the end)."""
+
+    def __init__(self, scheduler):
+        self.scheduler, self.owned = scheduler, False
+
+    def __enter__(self):
+        if isinstance(self.scheduler, str):
+            from ..distributed import open_dask_client
+
+            self.scheduler, self.owned = open_dask_client(self.scheduler)
+        return self.scheduler
+
+    def __exit__(self, *exc):
+        if self.owned:
+            self.scheduler.close()
+
+
 def _expand(files: Sequence[Path]) -> list[Path]:
     out: list[Path] = []
     for f in files:
@@ -257,15 +280,21 @@ def session_marker_set(session_model: Path, out: Path) -> Path:
     return out
 
 
-def build_opencap_dataset(sessions: Sequence[Path], out: Path, *, seed: int = 0, model: Path | None = None,
-                          workers: int | None = None, scheduler=None, overwrite: bool = False,
-                          accuracy: float | None = None, static: str | None = None, progress: bool = True,
-                          argv=None) -> DatasetResult:
+def build_opencap_dataset(sessions: Sequence[Path], out: Path, *, scheduler=None, **kwargs) -> DatasetResult:
     """OpenCap session folders -> labelled dataset (markers labelled again on the default model).
 
     The session model's markers (``OpenSimData/Model/*.osim``) are used as the marker set; sessions without a
-    model are labelled with the default model's own markers (``label`` renames known aliases).
+    model are labelled with the default model's own markers (``label`` renames known aliases). Keyword
+    arguments: ``seed``, ``model``, ``workers``, ``overwrite``, ``accuracy``, ``static``, ``progress``, ``argv``.
     """
+    with _OneClient(scheduler) as client:
+        return _build_opencap(sessions, out, scheduler=client, **kwargs)
+
+
+def _build_opencap(sessions: Sequence[Path], out: Path, *, seed: int = 0, model: Path | None = None,
+                   workers: int | None = None, scheduler=None, overwrite: bool = False,
+                   accuracy: float | None = None, static: str | None = None, progress: bool = True,
+                   argv=None) -> DatasetResult:
     start = time.perf_counter()
     out = Path(out)
     found = [read_opencap_session(s, static) for s in sessions]

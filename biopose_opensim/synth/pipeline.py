@@ -83,10 +83,25 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
                             ) -> DatasetResult:
     """Build a synthetic OpenSim-labelled dataset as ``config`` describes (see ``docs/datasets.md``).
 
+    With ``config.scheduler`` one Dask client serves every phase (generation, scaling, IK, reports).
+
     Raises:
         OutputExistsError: ``config.out`` holds other results and ``overwrite`` is False.
         ConfigError, InputFileError, CoordinateMismatchError: bad settings, shape files or motion files.
     """
+    if config.scheduler is None:
+        return _build(config, progress, argv, None)
+    from ..distributed import open_dask_client
+
+    client, owned = open_dask_client(config.scheduler)
+    try:
+        return _build(config, progress, argv, client)
+    finally:
+        if owned:
+            client.close()
+
+
+def _build(config: SynthConfig, progress: bool, argv: list[str] | None, scheduler) -> DatasetResult:
     start = time.perf_counter()
     resume = _prepare_out(config)
     if config.overwrite and config.out.exists():
@@ -135,7 +150,7 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
     generate_seconds = 0.0
     if todo:
         res = run_tasks([Task(f"{p.shape.name}/generate", generate_subject, (p,)) for p in todo],
-                        workers=config.workers, scheduler=config.scheduler, desc="generate", progress=progress)
+                        workers=config.workers, scheduler=scheduler, desc="generate", progress=progress)
         generate_seconds = res.seconds
         for p, o in zip(todo, res.outcomes):
             if o.ok:
@@ -159,7 +174,7 @@ def build_synthetic_dataset(config: SynthConfig, progress: bool = True, argv: li
         "split_fractions": list(config.split), "static_pose": "zero",
     }
     result = label_and_assemble(config.out, ordered, label_config, meta, bony, workers=config.workers,
-                                scheduler=config.scheduler, overwrite=True, threshold=config.mask_threshold,
+                                scheduler=scheduler, overwrite=True, threshold=config.mask_threshold,
                                 shard_frames=config.shard_frames, progress=progress, done=done)
     return DatasetResult(**{**result.__dict__, "failures": tuple(failures) + result.failures,
                             "seconds": time.perf_counter() - start,
