@@ -5,7 +5,8 @@
    model, IK tasks and accuracy. Ratio = label time / bare time.
 2. Speed-up: the IK phase (one task per trial, :func:`biopose_opensim.distributed.run_tasks`) with 1 worker
    (serial, in-process) and with N worker processes, and a whole ``label_dataset`` run (scale + IK + reports)
-   with 1 and N workers.
+   with 1 and N workers. A control batch of pure-Python CPU-bound tasks measures the speed-up the machine
+   allows at that moment (on a shared machine, other processes may leave no spare core).
 
 Data: the OpenSim gait2392 tutorial (generic model, Scale and IK setups, ``subject01_walk1.trc``, 151 frames at
 60 Hz; IK over the setup's 0.5-2.5 s, i.e. 121 frames).
@@ -67,6 +68,23 @@ def bare_ik(scaled_model: Path, trial: Path, accuracy: float, out: Path) -> tupl
     seconds = time.perf_counter() - start
     del tool, model
     return seconds, read_mot(out).times.shape[0]
+
+
+def busy(n: int) -> int:
+    """Pure-Python CPU work: a control for the speed-up a machine can give at all (no I/O, no OpenSim)."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def control_speedup(workers: int, repeats: int) -> dict:
+    """Wall time of 6 equal CPU-bound tasks with 1 and ``workers`` processes: what the machine allows right now."""
+    tasks = [Task(f"busy{k}", busy, (10_000_000,)) for k in range(6)]
+    times = {}
+    for w in (1, workers):
+        times[w] = statistics.median(run_tasks(tasks, workers=w, progress=False).seconds for _ in range(repeats))
+    return {"seconds": {str(k): v for k, v in times.items()}, "speedup": times[1] / times[workers]}
 
 
 def main(argv=None) -> int:
@@ -131,6 +149,7 @@ def main(argv=None) -> int:
             runs.append(s.seconds)
         ds_times[workers] = statistics.median(runs)
 
+    control = control_speedup(args.workers, args.repeats)
     n_ds_trials = 2 * max(1, args.trials // 2)
     result = {
         "machine": {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
@@ -153,6 +172,7 @@ def main(argv=None) -> int:
             "dataset_subjects": 2, "dataset_trials": n_ds_trials,
             "dataset_seconds": {str(k): v for k, v in ds_times.items()},
             "dataset_speedup": ds_times[1] / ds_times[args.workers],
+            "control_cpu_bound": control,
         },
     }
     atomic_write_text(RESULTS, json.dumps(result, indent=2) + "\n")
@@ -167,6 +187,9 @@ def main(argv=None) -> int:
         (f"label_dataset 2 subjects/{n_ds_trials} trials, 1 worker", f"{ds_times[1]:.2f} s", "", ""),
         (f"label_dataset 2 subjects/{n_ds_trials} trials, {args.workers} workers", f"{ds_times[args.workers]:.2f} s",
          "", f"speed-up x{sp['dataset_speedup']:.2f}"),
+        (f"control: 6 CPU-bound Python tasks, 1 / {args.workers} workers",
+         f"{control['seconds']['1']:.2f} s", f"{control['seconds'][str(args.workers)]:.2f} s",
+         f"speed-up x{control['speedup']:.2f} (what the machine allowed)"),
     ]
     w = max(len(r[0]) for r in rows)
     print(f"label benchmark ({frames} IK frames per trial, accuracy {prepared.accuracy:g}, median of {args.repeats}, "
