@@ -195,7 +195,7 @@ def label_and_assemble(
     if writer is None:
         from ..errors import BioposeError
 
-        raise BioposeError(f"no trial could be labelled; failures: "
+        raise BioposeError("no trial could be labelled; failures: "
                            + "; ".join(f"{k}: {m}" for k, m in failures[:5]))
     writer.close()
     mask_info = {"threshold": threshold, "bony_markers": list(names.bony_markers),

@@ -148,32 +148,3 @@ def coordinate_masks(plan: MaskPlan, marker_error: np.ndarray, marker_names: Seq
         if idx:
             out[:, c] = ~bad[:, idx].any(axis=1)
     return out
-
-
-def marker_residuals(model_path: str | Path, q: np.ndarray, coordinate_names: Sequence[str],
-                     markers: np.ndarray, marker_names: Sequence[str]) -> np.ndarray:
-    """(T, M) metres: distance between each experimental marker and the model's marker at pose ``q``.
-
-    Args:
-        model_path: the scaled model with its placed markers.
-        q: (T, C) radians / metres in ``coordinate_names`` order.
-        markers: (T, M, 3) metres, ground frame; NaN where missing.
-    Markers the model lacks, and missing markers, give NaN.
-    """
-    osim = import_opensim()
-    model = osim.Model(str(model_path))
-    state = model.initSystem()
-    cs = model.getCoordinateSet()
-    coords = [cs.get(n) for n in coordinate_names]
-    ms = model.getMarkerSet()
-    present = [(k, ms.get(n)) for k, n in enumerate(marker_names) if ms.contains(n)]
-    T = q.shape[0]
-    model_pos = np.full((T, len(marker_names), 3), np.nan)
-    for t in range(T):
-        for c, v in zip(coords, q[t]):
-            c.setValue(state, float(v), False)
-        model.realizePosition(state)
-        for k, mk in present:
-            p = mk.getLocationInGround(state)
-            model_pos[t, k] = (p.get(0), p.get(1), p.get(2))
-    return np.linalg.norm(model_pos - markers, axis=-1)
