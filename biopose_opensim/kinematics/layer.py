@@ -171,9 +171,7 @@ class OsimFK(nn.Module):
             lead = torch.broadcast_shapes(q.shape[:-1], s.shape[:-2])
             q = q.expand(*lead, -1)
             s = s.expand(*lead, -1, -1)
-        r, p, jc, markers = fkmath.forward_kinematics(q, s, self._consts(), self.plan)
-        bottom = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=r.dtype, device=r.device).expand(*r.shape[:-2], 1, 4)
-        transforms = torch.cat([torch.cat([r, p.unsqueeze(-1)], dim=-1), bottom], dim=-2)
+        transforms, jc, markers = fkmath.forward_kinematics(q, s, self._consts(), self.plan)
         return FKResult(body_transforms=transforms, joint_centers=jc, markers=markers)
 
     def extra_repr(self) -> str:
