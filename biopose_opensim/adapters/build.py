@@ -25,6 +25,7 @@ import numpy as np
 from .. import __version__
 from ..activities import CoordinateSpace
 from ..atomic import atomic_write_text
+from ..bodymodels.smpl import find_model_file
 from ..distributed import Task, run_tasks
 from ..errors import ConfigError, InputFileError, OutputExistsError
 from ..io import MarkerData, write_coordinates_mot, write_trc
@@ -40,7 +41,7 @@ from ..synth.masks import bony_markers
 from ..synth.subjects import split_subjects
 from .opencap import read_opencap_session
 from .sequences import SmplSequence, read_amass, read_bedlam
-from .smpl_mesh import find_model_file, rest_root, sequence_meshes
+from .smpl_mesh import rest_root, sequence_meshes
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ log = logging.getLogger(__name__)
 #: down (forearms pronated 90°), everything else at 0.
 T_POSE = {"arm_add_r": -np.pi / 2, "arm_add_l": -np.pi / 2, "pro_sup_r": np.pi / 2, "pro_sup_l": np.pi / 2}
 STATIC_SECONDS = 1.0
+#: the command-line option giving the folder of each model type's files (named in error messages)
+MODEL_DIR_OPTION = {"smplh": "--smplh-dir", "smplx": "--smplx-dir"}
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,8 @@ def convert_smpl_subject(p: SmplSubjectPlan) -> SubjectJob:
     vset = load_marker_set(p.marker_set)
     seqs = [_read(p.kind, f) for f in p.files]
     first = seqs[0]
-    model_file = find_model_file(p.model_dir, first.model_type, first.gender)
+    model_file = find_model_file(p.model_dir, first.model_type, first.gender,
+                                 option=MODEL_DIR_OPTION[first.model_type])
     mplan = compile_marker_set(vset, _joint_names())
     root = rest_root(model_file, first.model_type, first.gender, first.betas)
     # static: rest pose facing +x (SMPL faces +z; a quarter turn about +y), feet on the floor
@@ -187,7 +191,7 @@ def _build_smpl(kind: str, files: Sequence[Path], out: Path, model_dir: Path, *,
     groups = group_sequences(paths, kind)
     model_type = "smplh" if kind == "amass" else "smplx"
     for name, fs in groups.items():  # fail early when the user's model files are missing
-        find_model_file(model_dir, model_type, _read(kind, fs[0]).gender)
+        find_model_file(model_dir, model_type, _read(kind, fs[0]).gender, option=MODEL_DIR_OPTION[model_type])
     model = Path(model or default_model_path())
     mfiles = resolve_marker_files(model_type, marker_set, model)
     yaml_set, xml = mfiles.yaml, mfiles.markers_xml

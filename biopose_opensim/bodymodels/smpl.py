@@ -1,9 +1,13 @@
 """SMPL, SMPL-H and SMPL-X through ``smplx``, from the user's own licensed model files.
 
-Nothing is downloaded: the model files are found in ``--smpl-model-dir`` or the folder named by the
-``BIOPOSE_SMPL_DIR`` environment variable, with smplx's names, either directly in the folder or in a
-``smpl/``, ``smplh/`` or ``smplx/`` subfolder: ``SMPL_NEUTRAL.pkl`` (or ``SMPL_MALE`` / ``SMPL_FEMALE``),
-``SMPLH_MALE.pkl`` (``.npz`` accepted), ``SMPLX_NEUTRAL.npz`` (``.pkl`` accepted).
+Nothing is downloaded: :func:`find_model_file` looks for the files in the folder the user gives
+(``--smpl-model-dir``, the adapters' ``--smplh-dir`` / ``--smplx-dir``) or the folder named by the
+``BIOPOSE_SMPL_DIR`` environment variable, directly or in a ``smpl/``, ``smplh/`` or ``smplx/`` subfolder, in
+the layouts people keep them in::
+
+    SMPL_NEUTRAL.pkl | .npz  (or SMPL_MALE / SMPL_FEMALE)    basicmodel_m_lbs_10_207_0_v1.1.0.pkl  (SMPL release)
+    SMPLH_MALE.npz | .pkl                                    male/model.npz  (AMASS's SMPL+H release)
+    SMPLX_NEUTRAL.npz | .pkl
 
 Frame and units: metres; native SMPL axes x = subject's left, y = up, z = forward
 (:data:`~biopose_opensim.bodymodels.base.SMPL_TO_OPENSIM` rotates them into OpenSim's ground axes).
@@ -32,45 +36,70 @@ log = logging.getLogger(__name__)
 SMPL_DIR_ENV = "BIOPOSE_SMPL_DIR"
 MODEL_TYPES = ("smpl", "smplh", "smplx")
 GENDERS = ("neutral", "male", "female")
-_EXTS = {"smpl": ("pkl", "npz"), "smplh": ("pkl", "npz"), "smplx": ("npz", "pkl")}
+_EXTS = {"smpl": ("pkl", "npz"), "smplh": ("npz", "pkl"), "smplx": ("npz", "pkl")}
+#: smplx's 52 SMPL-H joints are the first 52 of its output joints (also for SMPL-X, whose joints 22-24
+#: are jaw and eyes: those are skipped to keep SMPL-H order).
+SMPLX_TO_SMPLH_JOINTS = tuple(range(22)) + tuple(range(25, 55))
 
 
 def expected_file_names(model_type: str, gender: str) -> list[str]:
-    """File names searched for one model type and gender, in order (e.g. ``SMPL_NEUTRAL.pkl``)."""
+    """smplx's file names for one model type and gender, in search order (e.g. ``SMPL_NEUTRAL.pkl``)."""
     stem = f"{model_type.upper()}_{gender.upper()}"
     return [f"{stem}.{ext}" for ext in _EXTS[model_type]]
 
 
-def find_model_file(model_dir: str | Path | None, model_type: str = "smpl", gender: str = "neutral") -> Path:
+def candidate_files(model_dir: str | Path, model_type: str, gender: str) -> list[Path]:
+    """Files :func:`find_model_file` tries, in order: in ``model_dir`` then in ``model_dir/<model_type>``,
+    smplx's names, AMASS's ``<gender>/model.npz`` and, for SMPL, its release names ``basicmodel_*``."""
+    out = []
+    for base in (Path(model_dir), Path(model_dir) / model_type):
+        out += [base / name for name in expected_file_names(model_type, gender)]
+        out.append(base / gender / "model.npz")
+        if model_type == "smpl":
+            g = {"male": "m", "female": "f", "neutral": "neutral"}[gender]
+            out.append(base / f"basicmodel_{g}_lbs_10_207_0_v1.1.0.pkl")
+            out.append(base / f"basicModel_{g}_lbs_10_207_0_v1.0.0.pkl")
+    return out
+
+
+def find_model_file(model_dir: str | Path | None, model_type: str = "smpl", gender: str = "neutral", *,
+                    option: str = "--smpl-model-dir") -> Path:
     """The user's model file for ``model_type``/``gender`` in ``model_dir`` (or ``$BIOPOSE_SMPL_DIR``).
 
+    Args:
+        option: the command-line option that gives the folder, named in error messages.
+
     Raises:
-        ConfigError: unknown type or gender, no folder given, or no matching file (the message lists the file
-            names looked for, the folders searched and the environment variable).
+        ConfigError: unknown type or gender, no folder given, a missing folder, or no matching file (the
+            message lists the files looked for, the folders searched, ``option`` and the environment variable).
     """
     if model_type not in MODEL_TYPES:
         raise ConfigError(f"unknown SMPL model type {model_type!r}; expected one of {', '.join(MODEL_TYPES)}")
     if gender not in GENDERS:
         raise ConfigError(f"unknown SMPL gender {gender!r}; expected one of {', '.join(GENDERS)}")
-    names = expected_file_names(model_type, gender)
+    kind = model_type.upper()
     if model_dir is None:
         model_dir = os.environ.get(SMPL_DIR_ENV) or None
     if model_dir is None:
+        names = expected_file_names(model_type, gender)
         raise ConfigError(
-            f"{model_type.upper()} needs your own licensed model files, which are not shipped: give "
-            f"--smpl-model-dir DIR or set the environment variable {SMPL_DIR_ENV}=DIR, DIR holding "
+            f"{kind} needs your own licensed model files, which are not shipped: give "
+            f"{option} DIR or set the environment variable {SMPL_DIR_ENV}=DIR, DIR holding "
             f"{' or '.join(names)} (directly or in {model_type}/)"
         )
     root = Path(model_dir)
-    folders = [root, root / model_type]
-    for folder in folders:
-        for name in names:
-            if (folder / name).is_file():
-                return folder / name
+    if not root.is_dir():
+        raise ConfigError(f"{root}: {kind} model folder not found; point {option} or {SMPL_DIR_ENV} at the "
+                          f"folder holding your licensed {kind} files")
+    tried = candidate_files(root, model_type, gender)
+    for path in tried:
+        if path.is_file():
+            return path
     raise ConfigError(
-        f"no {model_type.upper()} model file in {root}: looked for {' or '.join(names)} in "
-        f"{', '.join(str(f) for f in folders)}; point --smpl-model-dir or {SMPL_DIR_ENV} at the folder holding "
-        f"your {model_type.upper()} files"
+        f"{root}: no {kind} {gender} model file; expected one of "
+        f"{', '.join(str(p.relative_to(root)) for p in tried)} (looked in {root} and {root / model_type}); "
+        f"point {option} or {SMPL_DIR_ENV} at the folder holding your {kind} files (they are licensed: "
+        f"download them yourself)"
     )
 
 
@@ -95,6 +124,7 @@ class SMPLPose:
         body_pose: ``(B, 3 * n_body_joints)`` (69 for SMPL, 63 for SMPL-H/SMPL-X).
         left_hand_pose / right_hand_pose: ``(B, 45)`` SMPL-H/SMPL-X finger rotations (flat hand at zero).
         transl: ``(B, 3)`` metres, added to every vertex and joint.
+        jaw_pose / leye_pose / reye_pose: ``(B, 3)`` SMPL-X jaw and eye rotations.
     """
 
     global_orient: torch.Tensor | None = None
@@ -102,9 +132,13 @@ class SMPLPose:
     left_hand_pose: torch.Tensor | None = None
     right_hand_pose: torch.Tensor | None = None
     transl: torch.Tensor | None = None
+    jaw_pose: torch.Tensor | None = None
+    leye_pose: torch.Tensor | None = None
+    reye_pose: torch.Tensor | None = None
 
     def batch_size(self) -> int:
-        for v in (self.global_orient, self.body_pose, self.left_hand_pose, self.right_hand_pose, self.transl):
+        for v in (self.global_orient, self.body_pose, self.left_hand_pose, self.right_hand_pose, self.transl,
+                  self.jaw_pose, self.leye_pose, self.reye_pose):
             if v is not None:
                 return int(torch.as_tensor(v).shape[0])
         return 1
@@ -119,6 +153,7 @@ class SMPLBodyModel(BodyModel):
         gender: ``"neutral"``, ``"male"`` or ``"female"``.
         num_betas: shape coefficients used (at most what the file holds).
         dtype: torch dtype of the model buffers.
+        model_file: the model file itself (found by :func:`find_model_file`); ``model_dir`` is then unused.
 
     Raises:
         ConfigError: model files missing (see :func:`find_model_file`) or unreadable.
@@ -127,21 +162,22 @@ class SMPLBodyModel(BodyModel):
     to_opensim = SMPL_TO_OPENSIM
 
     def __init__(self, model_dir: str | Path | None = None, model_type: str = "smpl", gender: str = "neutral",
-                 num_betas: int = 10, dtype: torch.dtype = torch.float64):
+                 num_betas: int = 10, dtype: torch.dtype = torch.float64, *, model_file: str | Path | None = None):
         import smplx
         from smplx.utils import Struct
         from smplx.vertex_ids import vertex_ids as smplx_vertex_ids
 
-        self.path = find_model_file(model_dir, model_type, gender)
+        self.path = Path(model_file) if model_file is not None else find_model_file(model_dir, model_type, gender)
         self.name = model_type
         self.model_type = model_type
         self.gender = gender
         ext = self.path.suffix.lstrip(".")
-        # smplx appends vertex keypoints (nose, toes, fingertips) to its joints; they are dropped here, so
-        # they are read from vertex 0 to keep models with other vertex counts loadable.
-        ids = {k: 0 for k in smplx_vertex_ids["smplx" if model_type == "smplx" else "smplh"]}
-        kwargs = dict(model_type=model_type, gender=gender, num_betas=num_betas, ext=ext, vertex_ids=ids,
-                      dtype=dtype, batch_size=1)
+        kwargs = dict(model_type=model_type, gender=gender, num_betas=num_betas, ext=ext, dtype=dtype, batch_size=1)
+        if model_type != "smplx":
+            # smplx appends vertex keypoints (nose, toes, fingertips) to its joints; they are dropped here, so
+            # they are read from vertex 0 to keep models with other vertex counts loadable. (SMPL-X always
+            # uses its own keypoint vertices and has a fixed topology.)
+            kwargs["vertex_ids"] = {k: 0 for k in smplx_vertex_ids["smplh"]}
         if model_type in ("smplh", "smplx"):
             kwargs.update(use_pca=False, flat_hand_mean=True)
         try:
@@ -214,9 +250,9 @@ class SMPLBodyModel(BodyModel):
         if self.model_type in ("smplh", "smplx"):
             kwargs.update(left_hand_pose=arg(pose.left_hand_pose, 45), right_hand_pose=arg(pose.right_hand_pose, 45))
         if self.model_type == "smplx":
-            for key, width in (("jaw_pose", 3), ("leye_pose", 3), ("reye_pose", 3),
-                               ("expression", int(self.model.num_expression_coeffs))):
-                kwargs[key] = torch.zeros(B, width, dtype=self.dtype)
+            kwargs.update(jaw_pose=arg(pose.jaw_pose, 3), leye_pose=arg(pose.leye_pose, 3),
+                          reye_pose=arg(pose.reye_pose, 3),
+                          expression=torch.zeros(B, int(self.model.num_expression_coeffs), dtype=self.dtype))
         out = self.model(**kwargs)
         return BodyModelOutput(
             vertices=out.vertices, joints=out.joints[:, : self.n_joints], joint_names=self.joint_names,

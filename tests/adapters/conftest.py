@@ -1,15 +1,11 @@
 """Fixtures for the adapter tests: synthetic SMPL-family model files and sequences written to disk."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from synthetic_smpl import landmark_marker_set, write_synthetic_model  # noqa: E402
+from synthetic_smpl import landmark_marker_set, write_synthetic_model
 
 
 @pytest.fixture(scope="session")

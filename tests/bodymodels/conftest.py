@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from smpl_synthetic import write_smpl_model
+from synthetic_smpl import write_smpl_model
 
 
 @pytest.fixture(scope="session")

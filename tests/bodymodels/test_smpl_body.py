@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from synthetic_smpl import write_smpl_model
 
 from biopose_opensim.bodymodels.base import SMPL_JOINT_NAMES, SMPL_TO_OPENSIM, SMPLH_JOINT_NAMES
 from biopose_opensim.bodymodels.smpl import SMPL_DIR_ENV, SMPLBodyModel, SMPLPose, find_model_file
@@ -104,3 +105,19 @@ def test_plain_smpl_lacks_the_hand_joints_of_d3ke(smpl_dir):
     ms = load_marker_set("smpl_d3ke")
     with pytest.raises(MarkerMismatchError, match="left_index1"):
         ms.check_body_model(bm.n_vertices, bm.joint_names, "SMPL")
+
+
+def test_smplx_jaw_pose_and_amass_layout(tmp_path):
+    write_smpl_model(tmp_path / "smplx" / "SMPLX_NEUTRAL.npz", "smplx")
+    bm = SMPLBodyModel(tmp_path, model_type="smplx")
+    assert bm.n_joints == 55 and bm.joint_names[22] == "jaw"
+    jaw = torch.zeros(1, 3, dtype=torch.float64)
+    jaw[0, 0] = 0.5
+    rest, posed = bm.rest(), bm.forward(None, SMPLPose(jaw_pose=jaw))
+    moved = (posed.vertices[0] - rest.vertices[0]).norm(dim=-1) > 1e-9
+    assert np.array_equal(moved.numpy(), bm.model.lbs_weights.numpy()[:, 22] > 0)
+    # AMASS's SMPL+H release layout: <dir>/<gender>/model.npz
+    amass = write_smpl_model(tmp_path / "amass" / "female" / "model.npz", "smplh", n_vertices=400)
+    assert find_model_file(tmp_path / "amass", "smplh", "female") == amass
+    with pytest.raises(ConfigError, match="--smplh-dir"):
+        find_model_file(tmp_path / "amass", "smplh", "male", option="--smplh-dir")

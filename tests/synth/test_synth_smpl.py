@@ -1,6 +1,6 @@
 """``--body-model smpl``: SMPL-H subjects retargeted from OpenSim kinematics, on synthetic SMPL-H files.
 
-The synthetic SMPL-H body (tests/adapters/synthetic_smpl.py) is made of cylinders with the default model's
+The synthetic SMPL-H body (tests/synthetic_smpl.py) is made of cylinders with the default model's
 landmark names as virtual markers. Tolerance (measured here: legs and trunk 0.4-2.7 deg): labels of the
 pelvis, hips, knees, ankles and lumbar joint recover the generating walk within 4 deg mean absolute error
 each. The arms of this crude body are not checked (its forearm skin has no radius/ulna distinction).
@@ -8,17 +8,13 @@ each. The arms of this crude body are not checked (its forearm skin has no radiu
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_smpl import landmark_marker_set, write_synthetic_model
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "adapters"))
-from synthetic_smpl import landmark_marker_set, write_synthetic_model  # noqa: E402
-
-from biopose_opensim.synth.__main__ import main  # noqa: E402
-from biopose_opensim.synth.dataset import Dataset  # noqa: E402
+from biopose_opensim.synth.__main__ import main
+from biopose_opensim.synth.dataset import Dataset
 
 pytestmark = pytest.mark.slow
 

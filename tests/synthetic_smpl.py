@@ -2,15 +2,18 @@
 
 The body is a stick-figure-like adult in the SMPL rest T-pose (SMPL axes: x left, y up, z forward, feet at
 y = 0): every bone is a cylinder of skin vertices skinned to the bone's proximal joint, and four vertices at
-each joint define the joint regressor. Vertex counts are the real topologies' (SMPL/SMPL-H 6890, SMPL-X
-10475), so smplx loads the files exactly as it loads the licensed ones. Shape coefficient 0 scales the body
-about the floor point (4 % per unit), coefficient 1 its width; pose correctives are zero.
+each joint (off every coordinate axis through it) define the joint regressor. Vertex counts default to the
+real topologies' (SMPL/SMPL-H 6890, SMPL-X 10475), so smplx loads the files exactly as it loads the licensed
+ones; smaller bodies are allowed. Shape coefficient 0 scales the body about the floor point (4 % per unit),
+coefficient 1 its width; pose correctives are zero. Files are written as ``.npz`` or latin-1 readable
+``.pkl`` (:func:`write_smpl_model`), or as a folder of smplx-named files (:func:`write_synthetic_model`).
 
 :func:`landmark_marker_set` writes a virtual-marker set whose markers carry the default OpenSim model's
 marker names (ASIS, PSIS, epicondyles, malleoli, ...), placed on this body's skin by nearest vertex.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -85,15 +88,19 @@ def _segments(names, parents, J):
     return segs
 
 
-def synthetic_model_data(model_type: str) -> dict[str, np.ndarray]:
-    """The arrays of a synthetic ``model_type`` (``smpl``, ``smplh`` or ``smplx``) model file."""
+def synthetic_model_data(model_type: str, n_vertices: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+    """The arrays of a synthetic ``model_type`` (``smpl``, ``smplh`` or ``smplx``) model file.
+
+    ``n_vertices`` defaults to the real topology's count; ``seed`` places the skin vertices on the cylinders.
+    """
     names, parents, J = _joint_table(model_type)
-    nJ, V = len(names), N_VERTICES[model_type]
-    rng = np.random.default_rng(0)
+    nJ, V = len(names), n_vertices or N_VERTICES[model_type]
+    rng = np.random.default_rng(seed)
     verts = np.zeros((V, 3))
     weights = np.zeros((V, nJ))
-    # four vertices per joint (joint regressor), skinned to that joint
-    offs = np.array([[1e-3, 0, 0], [-1e-3, 0, 0], [0, 0, 1e-3], [0, 0, -1e-3]])
+    # four vertices per joint (joint regressor), skinned to that joint; none lies on an axis through the joint,
+    # so each moves when its joint rotates about any coordinate axis
+    offs = np.array([[1e-3, 1e-3, 0], [-1e-3, -1e-3, 0], [0, 1e-3, 1e-3], [0, -1e-3, -1e-3]])
     Jreg = np.zeros((nJ, V))
     for j in range(nJ):
         verts[4 * j:4 * j + 4] = J[j] + offs
@@ -135,6 +142,20 @@ def synthetic_model_data(model_type: str) -> dict[str, np.ndarray]:
     if model_type == "smplx":
         data.update(lmk_faces_idx=np.arange(51, dtype=np.int64), lmk_bary_coords=np.full((51, 3), 1.0 / 3.0))
     return data
+
+
+def write_smpl_model(path: str | Path, model_type: str = "smpl", n_vertices: int | None = None,
+                     seed: int = 0) -> Path:
+    """Write one synthetic model file (``.npz``, or a ``.pkl`` as the SMPL releases are) at ``path``."""
+    data = synthetic_model_data(model_type, n_vertices, seed)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npz":
+        np.savez(path, **data)
+    else:
+        with open(path, "wb") as fh:
+            pickle.dump(data, fh)
+    return path
 
 
 def write_synthetic_model(folder: Path, model_type: str, genders=("female", "male", "neutral")) -> Path:
