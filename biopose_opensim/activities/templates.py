@@ -1,10 +1,11 @@
 """Real kinematics as motion templates: ``.mot`` files mapped onto the model's coordinates, then varied.
 
 The shipped gait templates (``normal.mot``, ``crouch1-4.mot``, the gait2392 tutorial IK result) use gait2392
-coordinate names. :data:`GAIT2392_TO_MODEL` maps them explicitly onto the Rajagopal/LaiUhlrich coordinates:
-every name carries over unchanged except the knees, whose flexion is negative in gait2392 and positive in
-Rajagopal (``knee_angle_r = −knee_angle_r(gait2392)``). A file is read as gait2392 when its knee angles are
-mostly negative (impossible in the Rajagopal range 0…140°), otherwise its names are taken as the model's.
+coordinate names. :data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL` maps them explicitly onto
+the Rajagopal/LaiUhlrich coordinates: every name carries over unchanged except the knees, whose flexion is
+negative in gait2392 and positive in Rajagopal (``knee_angle_r = −knee_angle_r(gait2392)``). A file is read as
+gait2392 when its knee angles are mostly negative (impossible in the Rajagopal range 0…140°), otherwise its names
+are taken as the model's.
 
 Columns that are not coordinates are ignored and listed: marker locations written by IK (``<marker>_tx``,
 ``_ty``, ``_tz``) and force/torque columns. Any other column the model lacks is an error that lists it.
@@ -23,6 +24,7 @@ import numpy as np
 
 from ..errors import CoordinateMismatchError, InputFileError
 from ..io import read_mot
+from ..osim.coordinate_maps import GAIT2392_TO_RAJAGOPAL
 from .coordinates import CoordinateSpace
 from .draft import Draft
 from .motion import Motion, frame_times
@@ -31,16 +33,8 @@ from .registry import finalize
 
 log = logging.getLogger(__name__)
 
-#: gait2392 coordinate -> (model coordinate, sign). Identity except the knee flexion sign.
-GAIT2392_TO_MODEL: dict[str, tuple[str, float]] = {
-    **{n: (n, 1.0) for n in (
-        "pelvis_tilt", "pelvis_list", "pelvis_rotation", "pelvis_tx", "pelvis_ty", "pelvis_tz",
-        "hip_flexion_r", "hip_adduction_r", "hip_rotation_r", "ankle_angle_r", "subtalar_angle_r", "mtp_angle_r",
-        "hip_flexion_l", "hip_adduction_l", "hip_rotation_l", "ankle_angle_l", "subtalar_angle_l", "mtp_angle_l",
-        "lumbar_extension", "lumbar_bending", "lumbar_rotation")},
-    "knee_angle_r": ("knee_angle_r", -1.0),
-    "knee_angle_l": ("knee_angle_l", -1.0),
-}
+#: gait2392 coordinate -> (model coordinate, sign): the table of :mod:`biopose_opensim.osim.coordinate_maps`.
+GAIT2392_TO_MODEL = GAIT2392_TO_RAJAGOPAL
 
 _NON_COORDINATE = re.compile(r"(^ground_(force|torque)_)|(_(force|torque)_[vp]?[xyz]$)|(^[a-z]_?(ground_)?force)",
                              re.IGNORECASE)

@@ -5,8 +5,8 @@ for translational coordinates. Coordinates a motion file lacks take the model's 
 default model's ``pelvis_ty = 0.94`` m, standing on the floor at y = 0).
 
 ``gait2392`` mapping: the OpenSim example motions (``tests/data/motions/*.mot``) use gait2392/2354 coordinate
-names, which the default Rajagopal-family model shares except for the knee sign: gait2392's ``knee_angle_*`` is
-negative in flexion, Rajagopal's positive (range 0..140 deg), so it is negated.
+names, which the default Rajagopal-family model shares except for the knee sign
+(:data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL`).
 """
 from __future__ import annotations
 
@@ -19,15 +19,9 @@ import numpy as np
 
 from ..errors import CoordinateMismatchError
 from ..osim import import_opensim
+from ..osim.coordinate_maps import COORDINATE_MAPS, GAIT2392_TO_RAJAGOPAL  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
-
-#: Source coordinate -> (model coordinate, sign) for gait2392/2354 motions on the default model.
-GAIT2392_TO_RAJAGOPAL: dict[str, tuple[str, float]] = {
-    "knee_angle_r": ("knee_angle_r", -1.0),
-    "knee_angle_l": ("knee_angle_l", -1.0),
-}
-COORDINATE_MAPS: dict[str, dict[str, tuple[str, float]]] = {"gait2392": GAIT2392_TO_RAJAGOPAL}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@
 - :mod:`.setups`: Scale / IK setup files as dataclasses (read a lab's setup, write OpenSim-ready ones).
 - :mod:`.scale`: run the ScaleTool; :mod:`.ik`: run the InverseKinematicsTool.
 - :mod:`.protocol`: the default (landmark-based) and automatic scaling/IK protocols.
+- :mod:`.coordinate_maps`: coordinate names across model families (gait2392 -> Rajagopal).
 """
 from ._opensim import import_opensim
 from ._run import OpenSimToolError
