@@ -4,7 +4,8 @@ Generated motions live in this space: ``q`` is ``(T, C)`` with one column per mo
 model's order, radians for rotational coordinates and metres for translational ones. Coupled
 coordinates (e.g. the patellofemoral ``knee_angle_r_beta`` of the Rajagopal models) are never driven
 directly; :meth:`CoordinateSpace.apply_couplers` fills them from their independent coordinate through
-the model's own coupling function, sampled once from OpenSim.
+the model's own coupling function, sampled once from OpenSim. The model's facts are read by
+:mod:`biopose_opensim.osim.model`; this module is an array view of them with the operations motions need.
 """
 from __future__ import annotations
 
@@ -14,44 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CoordinateMismatchError, InputFileError
-from ..osim import import_opensim
+from ..errors import CoordinateMismatchError
+from ..osim.model import CoupledCoordinate, coordinate_infos, coupler_functions, load_model
 
 log = logging.getLogger(__name__)
 
 #: Motion types as OpenSim's ``Coordinate::MotionType`` enumerates them.
 ROTATIONAL, TRANSLATIONAL, COUPLED = 1, 2, 3
-
-
-@dataclass(frozen=True, eq=False)
-class CoupledCoordinate:
-    """A dependent coordinate ``q[dependent] = f(q[independent])``, with ``f`` tabulated.
-
-    Attributes:
-        dependent: name of the dependent coordinate.
-        independent: name of the (single) independent coordinate.
-        x: (K,) sample values of the independent coordinate, increasing.
-        y: (K,) values of the dependent coordinate at ``x`` (OpenSim's function times its scale factor).
-    """
-
-    dependent: str
-    independent: str
-    x: np.ndarray
-    y: np.ndarray
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Dependent values for independent ``values`` (any shape); linear inter/extrapolation."""
-        values = np.asarray(values, dtype=float)
-        out = np.interp(values, self.x, self.y)
-        # np.interp clamps outside [x0, xK]; extrapolate linearly instead (couplers are smooth).
-        lo, hi = values < self.x[0], values > self.x[-1]
-        if lo.any():
-            slope = (self.y[1] - self.y[0]) / (self.x[1] - self.x[0])
-            out[lo] = self.y[0] + slope * (values[lo] - self.x[0])
-        if hi.any():
-            slope = (self.y[-1] - self.y[-2]) / (self.x[-1] - self.x[-2])
-            out[hi] = self.y[-1] + slope * (values[hi] - self.x[-1])
-        return out
+_MOTION_CODES = {"rotational": ROTATIONAL, "translational": TRANSLATIONAL, "coupled": COUPLED}
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,36 +51,23 @@ class CoordinateSpace:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_osim(cls, path: str | Path) -> "CoordinateSpace":
-        """Read the coordinate set of ``path`` with OpenSim."""
+        """Read the coordinate set of ``path`` with OpenSim (:mod:`biopose_opensim.osim.model`).
+
+        Raises:
+            InputFileError: the model is missing or OpenSim cannot load it.
+        """
         path = Path(path)
-        if not path.is_file():
-            raise InputFileError(path, "OpenSim model not found; expected an existing .osim file")
-        osim = import_opensim()
-        try:
-            model = osim.Model(str(path))
-            state = model.initSystem()
-        except Exception as exc:  # OpenSim raises its own exception types
-            raise InputFileError(path, f"OpenSim could not load the model: {exc}") from exc
-        cs = model.getCoordinateSet()
-        names, lower, upper, default, mtype, locked = [], [], [], [], [], []
-        for i in range(cs.getSize()):
-            c = cs.get(i)
-            names.append(c.getName())
-            lower.append(c.getRangeMin())
-            upper.append(c.getRangeMax())
-            default.append(c.getDefaultValue())
-            mtype.append(int(c.getMotionType()))
-            locked.append(bool(c.get_locked()))
-        couplers = tuple(_read_couplers(osim, model, state, names))
+        model = load_model(path)
+        coords = coordinate_infos(model)
         return cls(
             model_path=path,
-            names=tuple(names),
-            lower=np.array(lower),
-            upper=np.array(upper),
-            default=np.array(default),
-            motion_type=np.array(mtype, dtype=int),
-            locked=np.array(locked, dtype=bool),
-            couplers=couplers,
+            names=tuple(c.name for c in coords),
+            lower=np.array([c.range[0] for c in coords]),
+            upper=np.array([c.range[1] for c in coords]),
+            default=np.array([c.default_value for c in coords]),
+            motion_type=np.array([_MOTION_CODES[c.motion_type] for c in coords], dtype=int),
+            locked=np.array([c.locked for c in coords], dtype=bool),
+            couplers=coupler_functions(model),
         )
 
     # ------------------------------------------------------------------ queries
@@ -164,32 +122,3 @@ class CoordinateSpace:
         bad = (q < self.lower - tol) | (q > self.upper + tol)
         bad = bad.reshape(-1, self.size).any(axis=0) & ~self.dependent
         return [n for n, b in zip(self.names, bad) if b]
-
-
-def _read_couplers(osim, model, state, names: list[str]) -> list[CoupledCoordinate]:
-    """Tabulate every single-input ``CoordinateCouplerConstraint`` of ``model`` over its input's range."""
-    out = []
-    cset = model.getConstraintSet()
-    for i in range(cset.getSize()):
-        con = osim.CoordinateCouplerConstraint.safeDownCast(cset.get(i))
-        if con is None:
-            continue
-        indep = con.getIndependentCoordinateNames()
-        if indep.getSize() != 1:
-            log.warning("%s: coupler %s has %d independent coordinates; its dependent coordinate is left as is",
-                        model.getName(), con.getName(), indep.getSize())
-            continue
-        ind_name, dep_name = indep.get(0), con.getDependentCoordinateName()
-        if ind_name not in names or dep_name not in names:
-            continue
-        coord = model.getCoordinateSet().get(ind_name)
-        x = np.linspace(coord.getRangeMin(), coord.getRangeMax(), 721)
-        func = con.getFunction()
-        scale = osim.PropertyHelper.getValueDouble(con.getPropertyByName("scale_factor"))
-        arg = osim.Vector(1, 0.0)
-        y = np.empty_like(x)
-        for k, xv in enumerate(x):
-            arg.set(0, float(xv))
-            y[k] = scale * func.calcValue(arg)
-        out.append(CoupledCoordinate(dependent=dep_name, independent=ind_name, x=x, y=y))
-    return out

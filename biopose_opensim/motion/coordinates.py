@@ -18,8 +18,8 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import CoordinateMismatchError
-from ..osim import import_opensim
 from ..osim.coordinate_maps import COORDINATE_MAPS, GAIT2392_TO_RAJAGOPAL  # noqa: F401 (re-exported)
+from ..osim.model import coordinate_infos, joint_infos, load_model
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +46,24 @@ class ModelCoordinates:
 
 
 def model_coordinates(model) -> ModelCoordinates:
-    """Coordinate table of an OpenSim model (a path or an ``opensim.Model``)."""
-    osim = import_opensim()
+    """Coordinate table of an OpenSim model (a path or an ``opensim.Model``), read by ``osim.model``.
+
+    ``rotational`` marks OpenSim's ``Rotational`` motion type (not coupled coordinates); ``root_translations``
+    are the translational coordinates of the joints between ground and the model.
+
+    Raises:
+        InputFileError: a model path that is missing or that OpenSim cannot load.
+    """
     if not hasattr(model, "getCoordinateSet"):
-        model = osim.Model(str(model))
-    cs = model.getCoordinateSet()
-    names, default, rot, lo, hi, locked, root_t = [], [], [], [], [], [], []
-    for i in range(cs.getSize()):
-        c = cs.get(i)
-        names.append(c.getName())
-        default.append(c.getDefaultValue())
-        rot.append(c.getMotionType() == 1)  # Rotational
-        lo.append(c.getRangeMin())
-        hi.append(c.getRangeMax())
-        locked.append(bool(c.get_locked()))
-        joint = c.getJoint()
-        if c.getMotionType() == 2 and joint.getParentFrame().findBaseFrame().getName() == "ground":
-            root_t.append(c.getName())
+        model = load_model(model)
+    coords = coordinate_infos(model)
+    root_joints = {j.name for j in joint_infos(model) if j.parent == "ground"}
     return ModelCoordinates(
-        names=tuple(names), default=np.array(default), rotational=np.array(rot, dtype=bool),
-        range_min=np.array(lo), range_max=np.array(hi), locked=np.array(locked, dtype=bool),
-        root_translations=tuple(root_t),
+        names=tuple(c.name for c in coords), default=np.array([c.default_value for c in coords]),
+        rotational=np.array([c.motion_type == "rotational" for c in coords], dtype=bool),
+        range_min=np.array([c.range[0] for c in coords]), range_max=np.array([c.range[1] for c in coords]),
+        locked=np.array([c.locked for c in coords], dtype=bool),
+        root_translations=tuple(c.name for c in coords if c.motion_type == "translational" and c.joint in root_joints),
     )
 
 

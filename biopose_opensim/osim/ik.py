@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputFileError
 from ._opensim import import_opensim
 from ._run import OpenSimToolError, run_tool
-from .model import _first_line, load_model
+from .model import _first_line, coordinate_infos, load_model
 from .setups import read_ik_setup
 
 log = logging.getLogger(__name__)
@@ -219,10 +219,9 @@ def _matrix(table) -> np.ndarray:
 
 
 def _coordinates(model) -> tuple[tuple[str, ...], tuple[bool, ...]]:
-    cs = model.getCoordinateSet()
-    names = tuple(cs.get(i).getName() for i in range(cs.getSize()))
-    rot = tuple(int(cs.get(i).getMotionType()) != 2 for i in range(cs.getSize()))
-    return names, rot
+    """Coordinate names and angle flags (rotational or coupled: degrees in a ``.mot``), model order."""
+    coords = coordinate_infos(model)
+    return tuple(c.name for c in coords), tuple(c.rotational for c in coords)
 
 
 class _quiet_nan_warnings:

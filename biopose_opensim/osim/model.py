@@ -2,7 +2,10 @@
 
 Everything here is read from the real OpenSim model through the ``opensim`` API. Units follow the model
 (metres and radians for every model this package ships). Marker locations are in the frame of the body that
-carries the marker.
+carries the marker. :func:`model_info` describes a whole model; :func:`coordinate_infos`,
+:func:`joint_infos`, :func:`constraint_infos` and :func:`coupler_functions` read one part each without
+building the model's system, for the coordinate views of :mod:`biopose_opensim.activities` and
+:mod:`biopose_opensim.motion`.
 """
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+import numpy as np
 
 from ..errors import InputFileError
 from ._opensim import import_opensim
@@ -78,6 +83,37 @@ class ConstraintInfo:
     enforced: bool
     #: coordinates involved (independent first, dependent last for a CoordinateCouplerConstraint)
     coordinates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class CoupledCoordinate:
+    """A dependent coordinate ``q[dependent] = f(q[independent])``, with ``f`` tabulated.
+
+    Attributes:
+        dependent: name of the dependent coordinate.
+        independent: name of the (single) independent coordinate.
+        x: (K,) sample values of the independent coordinate, increasing.
+        y: (K,) values of the dependent coordinate at ``x`` (OpenSim's function times its scale factor).
+    """
+
+    dependent: str
+    independent: str
+    x: np.ndarray
+    y: np.ndarray
+
+    def __call__(self, values: np.ndarray) -> np.ndarray:
+        """Dependent values for independent ``values`` (any shape); linear inter/extrapolation."""
+        values = np.asarray(values, dtype=float)
+        out = np.interp(values, self.x, self.y)
+        # np.interp clamps outside [x0, xK]; extrapolate linearly instead (couplers are smooth).
+        lo, hi = values < self.x[0], values > self.x[-1]
+        if lo.any():
+            slope = (self.y[1] - self.y[0]) / (self.x[1] - self.x[0])
+            out[lo] = self.y[0] + slope * (values[lo] - self.x[0])
+        if hi.any():
+            slope = (self.y[-1] - self.y[-2]) / (self.x[-1] - self.x[-2])
+            out[hi] = self.y[-1] + slope * (values[hi] - self.x[-1])
+        return out
 
 
 @dataclass(frozen=True)
@@ -182,44 +218,95 @@ def load_model(path: str | Path, markers: str | Path | None = None):
     return model
 
 
-def model_info(model, path: str | Path | None = None) -> ModelInfo:
-    """Describe an ``opensim.Model`` (its system is built if needed)."""
+def constraint_infos(model) -> tuple[ConstraintInfo, ...]:
+    """The constraints of an ``opensim.Model``, in model order (its system need not be built)."""
     osim = import_opensim()
-    state = model.initSystem()
-
-    dependent: set[str] = set()
-    constraints: list[ConstraintInfo] = []
+    out = []
     for c in model.getConstraintSet():
         coords: tuple[str, ...] = ()
         coupler = osim.CoordinateCouplerConstraint.safeDownCast(c)
         if coupler is not None:
             indep = coupler.getIndependentCoordinateNames()
             coords = tuple(indep.get(i) for i in range(indep.getSize())) + (coupler.getDependentCoordinateName(),)
-            if c.get_isEnforced():
-                dependent.add(coupler.getDependentCoordinateName())
-        constraints.append(ConstraintInfo(c.getName(), c.getConcreteClassName(), bool(c.get_isEnforced()), coords))
+        out.append(ConstraintInfo(c.getName(), c.getConcreteClassName(), bool(c.get_isEnforced()), coords))
+    return tuple(out)
 
-    coordinates = []
+
+def coordinate_infos(model, constraints: Sequence[ConstraintInfo] | None = None) -> tuple[CoordinateInfo, ...]:
+    """The coordinates of an ``opensim.Model``, in model order (its system need not be built).
+
+    A coordinate is ``dependent`` when an enforced coupler constraint drives it (``constraints``: the model's,
+    read when None).
+    """
+    if constraints is None:
+        constraints = constraint_infos(model)
+    # only coupler constraints list coordinates, their dependent one last
+    dependent = {c.coordinates[-1] for c in constraints if c.enforced and c.coordinates}
+    out = []
     for c in model.getCoordinateSet():
-        coordinates.append(CoordinateInfo(
+        out.append(CoordinateInfo(
             name=c.getName(), joint=c.getJoint().getName(),
             motion_type=_MOTION_TYPES.get(int(c.getMotionType()), "rotational"),
             range=(float(c.getRangeMin()), float(c.getRangeMax())), default_value=float(c.getDefaultValue()),
             locked=bool(c.getDefaultLocked()), clamped=bool(c.get_clamped()), dependent=c.getName() in dependent,
         ))
+    return tuple(out)
 
-    joints = []
-    parent_of: dict[str, tuple[str, str]] = {}
+
+def joint_infos(model) -> tuple[JointInfo, ...]:
+    """The joints of an ``opensim.Model``, in model order (its system need not be built)."""
+    out = []
     for j in model.getJointSet():
-        parent = _base_name(j.getParentFrame())
-        child = _base_name(j.getChildFrame())
         loc = j.getParentFrame().findTransformInBaseFrame().p()
-        joints.append(JointInfo(
-            name=j.getName(), kind=j.getConcreteClassName(), parent=parent, child=child,
+        out.append(JointInfo(
+            name=j.getName(), kind=j.getConcreteClassName(), parent=_base_name(j.getParentFrame()),
+            child=_base_name(j.getChildFrame()),
             coordinates=tuple(j.get_coordinates(i).getName() for i in range(j.numCoordinates())),
             location_in_parent=(loc.get(0), loc.get(1), loc.get(2)),
         ))
-        parent_of[child] = (parent, j.getName())
+    return tuple(out)
+
+
+def coupler_functions(model, samples: int = 721) -> tuple[CoupledCoordinate, ...]:
+    """Every single-input ``CoordinateCouplerConstraint`` of ``model``, its function tabulated at ``samples``
+    points over the independent coordinate's range (enforced or not; couplers with several inputs are skipped
+    with a warning)."""
+    osim = import_opensim()
+    names = {c.getName() for c in model.getCoordinateSet()}
+    out = []
+    cset = model.getConstraintSet()
+    for i in range(cset.getSize()):
+        con = osim.CoordinateCouplerConstraint.safeDownCast(cset.get(i))
+        if con is None:
+            continue
+        indep = con.getIndependentCoordinateNames()
+        if indep.getSize() != 1:
+            log.warning("%s: coupler %s has %d independent coordinates; its dependent coordinate is left as is",
+                        model.getName(), con.getName(), indep.getSize())
+            continue
+        ind_name, dep_name = indep.get(0), con.getDependentCoordinateName()
+        if ind_name not in names or dep_name not in names:
+            continue
+        coord = model.getCoordinateSet().get(ind_name)
+        x = np.linspace(coord.getRangeMin(), coord.getRangeMax(), samples)
+        func = con.getFunction()
+        scale = osim.PropertyHelper.getValueDouble(con.getPropertyByName("scale_factor"))
+        arg = osim.Vector(1, 0.0)
+        y = np.empty_like(x)
+        for k, xv in enumerate(x):
+            arg.set(0, float(xv))
+            y[k] = scale * func.calcValue(arg)
+        out.append(CoupledCoordinate(dependent=dep_name, independent=ind_name, x=x, y=y))
+    return tuple(out)
+
+
+def model_info(model, path: str | Path | None = None) -> ModelInfo:
+    """Describe an ``opensim.Model`` (its system is built if needed)."""
+    state = model.initSystem()
+    constraints = constraint_infos(model)
+    coordinates = coordinate_infos(model, constraints)
+    joints = joint_infos(model)
+    parent_of = {j.child: (j.parent, j.name) for j in joints}
 
     bodies = []
     for b in model.getBodySet():
@@ -255,8 +342,6 @@ def read_model_info(path: str | Path, markers: str | Path | None = None) -> Mode
 
 def marker_positions_in_ground(model, names: Sequence[str] | None = None, state=None):
     """Ground positions (M, 3) in m of the model's markers in ``state`` (default pose when None)."""
-    import numpy as np
-
     if state is None:
         state = model.initSystem()
     model.realizePosition(state)
