@@ -371,7 +371,7 @@ def outputs(out_dir: Path) -> dict[str, Path]:
 
 def build(out_dir: Path) -> dict[str, str]:
     """Derive everything; returns file name -> text (the XML setups are written by OpenSim to ``out_dir``)."""
-    from biopose_opensim.markers.osim_markerset import marker_set_xml
+    from biopose_opensim.osim.markerset import markerset_xml
     from biopose_opensim.markers.sets import marker_set_to_yaml, parse_marker_set
     from biopose_opensim.motion.placement import place_markers
     from biopose_opensim.paths import default_model_path
@@ -399,7 +399,7 @@ def build(out_dir: Path) -> dict[str, str]:
     texts = {
         paths["yaml"].name: text_yaml,
         paths["csv"].name: vertex_table(lm, found, placement.bodies),
-        paths["markers"].name: marker_set_xml(
+        paths["markers"].name: markerset_xml(
             placement.markers, name=SET_NAME,
             comment="D3KE virtual markers on RajagopalLaiUhlrich2023 at its generic size, placed from Anny's "
                     "default body by scripts/derive_anny_markers.py"),
@@ -445,8 +445,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from biopose_opensim.atomic import atomic_write_text
-    from biopose_opensim.markers.osim_markerset import write_ik_setup, write_scale_setup
+    from biopose_opensim.markers.osim_markerset import ik_setup, scale_setup
     from biopose_opensim.motion.placement import MEASUREMENTS
+    from biopose_opensim.osim.setups import write_ik_setup, write_scale_setup
 
     texts, ms = build(args.out)
     weights = {m.name: m.weight for m in ms.markers}
@@ -462,8 +463,8 @@ def main(argv=None) -> int:
         log.info("wrote %s", args.out / name)
     paths = outputs(args.out)
     for key, name in (("", SET_NAME), ("smpl_", "smpl_d3ke")):
-        write_scale_setup(paths[f"{key}scale"], MEASUREMENTS, weights, name=f"{name}_scale")
-        write_ik_setup(paths[f"{key}ik"], weights, name=f"{name}_ik")
+        write_scale_setup(scale_setup(MEASUREMENTS, weights, name=f"{name}_scale"), paths[f"{key}scale"])
+        write_ik_setup(ik_setup(weights, name=f"{name}_ik"), paths[f"{key}ik"])
         log.info("wrote %s and %s", paths[f"{key}scale"], paths[f"{key}ik"])
     return 0
 

@@ -26,9 +26,10 @@ import torch
 
 from ..bodymodels.anny import ANNY_SMPLH_JOINTS, AnnyBodyModel, AnnyShape
 from ..bodymodels.anny_opensim import anny_bone_bodies
-from ..markers.osim_markerset import Measurement, ModelMarker
 from ..markers.sets import VirtualMarkerSet
 from ..markers.virtual import compute_virtual_markers
+from ..osim.model import MarkerInfo
+from ..osim.setups import Measurement
 from .retarget import AnnyOsimCalibration, calibrate, retarget_poses, to_opensim_frame
 
 log = logging.getLogger(__name__)
@@ -59,13 +60,14 @@ MEASUREMENTS: tuple[Measurement, ...] = (
     Measurement("torso_depth", (("C7", "CLAV"),), (("torso", "X"),)),
     Measurement("torso_width", (("LSHOULDER", "RSHOULDER"),), (("torso", "Z"),)),
     *(m for s, S in (("r", "R"), ("l", "L")) for m in (
-        Measurement(f"thigh_{s}", ((f"{S}HIPJ", f"{S}KJC"),), ((f"femur_{s}", "XYZ"), (f"patella_{s}", "XYZ"))),
-        Measurement(f"shank_{s}", ((f"{S}KJC", f"{S}AJC"),), ((f"tibia_{s}", "XYZ"),)),
+        Measurement(f"thigh_{s}", ((f"{S}HIPJ", f"{S}KJC"),),
+                    ((f"femur_{s}", "X Y Z"), (f"patella_{s}", "X Y Z"))),
+        Measurement(f"shank_{s}", ((f"{S}KJC", f"{S}AJC"),), ((f"tibia_{s}", "X Y Z"),)),
         Measurement(f"foot_{s}", ((f"{S}AJC", f"{S}FOOT"),),
-                    ((f"talus_{s}", "XYZ"), (f"calcn_{s}", "XYZ"), (f"toes_{s}", "XYZ"))),
-        Measurement(f"upperarm_{s}", ((f"{S}SHOULDER", f"{S}ELC"),), ((f"humerus_{s}", "XYZ"),)),
+                    ((f"talus_{s}", "X Y Z"), (f"calcn_{s}", "X Y Z"), (f"toes_{s}", "X Y Z"))),
+        Measurement(f"upperarm_{s}", ((f"{S}SHOULDER", f"{S}ELC"),), ((f"humerus_{s}", "X Y Z"),)),
         Measurement(f"forearm_{s}", ((f"{S}ELC", f"{S}WRIST"),),
-                    ((f"ulna_{s}", "XYZ"), (f"radius_{s}", "XYZ"), (f"hand_{s}", "XYZ"))),
+                    ((f"ulna_{s}", "X Y Z"), (f"radius_{s}", "X Y Z"), (f"hand_{s}", "X Y Z"))),
     )),
 )
 
@@ -172,7 +174,7 @@ class Placement:
         calibration: the Anny-OpenSim calibration used.
     """
 
-    markers: tuple[ModelMarker, ...]
+    markers: tuple[MarkerInfo, ...]
     bodies: dict[str, MarkerBody]
     ratios: dict[str, np.ndarray]
     reference_positions: np.ndarray
@@ -205,6 +207,6 @@ def place_markers(body_model: AnnyBodyModel, model, marker_set: VirtualMarkerSet
         a_osim = np.mean([ref.position(b)[0] for b in o_names], axis=0)
         R, origin = ref.rotation(body)[0], ref.position(body)[0]
         loc = R.T @ (a_osim - origin) + ratios[body] * (R.T @ (markers[i] - a_anny))
-        placed.append(ModelMarker(m.name, body, tuple(float(c) for c in loc)))
+        placed.append(MarkerInfo(m.name, body, tuple(float(c) for c in loc)))
     return Placement(markers=tuple(placed), bodies=bodies, ratios=ratios,
                      reference_positions=markers, calibration=calib)

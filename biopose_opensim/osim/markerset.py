@@ -1,15 +1,21 @@
-"""OpenSim MarkerSet XML files: read them, and replace a model's markers by them.
+"""OpenSim MarkerSet XML files: read them, write them, and replace a model's markers by them.
 
 A marker set names, for each marker, the body that carries it and its location in that body's frame (m).
-Old (OpenSim 3.x) marker-set files are converted by OpenSim when read.
+Old (OpenSim 3.x) marker-set files are converted by OpenSim when read. Markers as data are
+:class:`~biopose_opensim.osim.model.MarkerInfo`: :func:`read_markerset` returns them, :func:`write_markers`
+writes them (an OpenSim 4 document that ``opensim.MarkerSet(path)`` loads), :func:`write_markerset` writes a
+model's own markers as OpenSim prints them.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
+from xml.sax.saxutils import escape
 
-from ..atomic import atomic_path
+import numpy as np
+
+from ..atomic import atomic_path, atomic_write_text
 from ..errors import InputFileError, MarkerMismatchError
 from ._opensim import import_opensim
 from .model import MarkerInfo, _first_line, closest_names
@@ -20,7 +26,7 @@ log = logging.getLogger(__name__)
 def _load_set(path: Path):
     osim = import_opensim()
     if not path.is_file():
-        raise InputFileError(path, "marker set file not found (expected an OpenSim MarkerSet .xml)")
+        raise InputFileError(path, "OpenSim MarkerSet file not found (expected an OpenSim MarkerSet .xml)")
     try:
         markerset = osim.MarkerSet(str(path))
     except RuntimeError as exc:
@@ -117,6 +123,54 @@ def write_markerset(model, path: str | Path, names: Sequence[str] | None = None)
     with atomic_path(path) as tmp:
         out.printToXML(str(tmp))
     return path
+
+
+def markerset_xml(markers: Sequence[MarkerInfo], name: str = "markers", comment: str = "") -> str:
+    """An OpenSim 4 MarkerSet document for ``markers`` (locations written with 1e-6 m resolution; markers attach
+    to ``/bodyset/<body>``), with ``comment`` as an XML comment at the top."""
+    lines = ['<?xml version="1.0" encoding="UTF-8" ?>']
+    if comment:
+        lines.append(f"<!-- {escape(comment).replace('--', '- -')} -->")
+    lines += ['<OpenSimDocument Version="40000">', f'\t<MarkerSet name="{escape(name)}">', "\t\t<objects>"]
+    for m in markers:
+        x, y, z = (float(c) for c in m.location)
+        lines += [
+            f'\t\t\t<Marker name="{escape(m.name)}">',
+            f"\t\t\t\t<socket_parent_frame>/bodyset/{escape(m.body)}</socket_parent_frame>",
+            f"\t\t\t\t<location>{x:.6f} {y:.6f} {z:.6f}</location>",
+            f"\t\t\t\t<fixed>{'true' if m.fixed else 'false'}</fixed>",
+            "\t\t\t</Marker>",
+        ]
+    lines += ["\t\t</objects>", "\t\t<groups />", "\t</MarkerSet>", "</OpenSimDocument>", ""]
+    return "\n".join(lines)
+
+
+def write_markers(path: str | Path, markers: Sequence[MarkerInfo], name: str = "markers", comment: str = "") -> Path:
+    """Write :func:`markerset_xml` of ``markers`` (atomically); returns the path."""
+    atomic_write_text(path, markerset_xml(markers, name, comment))
+    return Path(path)
+
+
+def marker_locations_in_ground(model, markers: Sequence[MarkerInfo], coordinates: Mapping[str, float] | None = None
+                               ) -> np.ndarray:
+    """``(M, 3)`` ground positions (m) of ``markers`` on ``model`` (path or Model) at its default pose.
+
+    The markers need not belong to the model; each is placed on its body. ``coordinates`` overrides coordinate
+    values (radians/metres).
+    """
+    osim = import_opensim()
+    if not hasattr(model, "getBodySet"):
+        model = osim.Model(str(model))
+    state = model.initSystem()
+    for name, value in (coordinates or {}).items():
+        model.getCoordinateSet().get(name).setValue(state, float(value), False)
+    model.realizePosition(state)
+    out = np.empty((len(markers), 3))
+    for i, m in enumerate(markers):
+        body = model.getBodySet().get(m.body)
+        p = body.findStationLocationInGround(state, osim.Vec3(*m.location))
+        out[i] = [p.get(0), p.get(1), p.get(2)]
+    return out
 
 
 def _socket_body(marker) -> str:

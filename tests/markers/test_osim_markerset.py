@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 
 from biopose_opensim.errors import InputFileError
-from biopose_opensim.markers.osim_markerset import (
-    ModelMarker,
-    marker_locations_in_ground,
-    read_marker_set,
-    write_marker_set,
-)
 from biopose_opensim.motion import MEASUREMENTS, assign_bodies
 from biopose_opensim.osim import import_opensim
+from biopose_opensim.osim.markerset import marker_locations_in_ground, read_markerset, write_markers
+from biopose_opensim.osim.model import MarkerInfo
 from biopose_opensim.paths import MARKER_SETS_DIR, PROJECT_DIR, default_model_path
 
 MARKERS_XML = MARKER_SETS_DIR / "anny_d3ke_rajagopal2023_markers.xml"
@@ -25,7 +21,7 @@ def test_marker_set_loads_in_opensim_on_the_intended_bodies(anny_body, anny_set)
     osim = import_opensim()
     ms = osim.MarkerSet(str(MARKERS_XML))
     assert ms.getSize() == 142
-    markers = read_marker_set(MARKERS_XML)
+    markers = read_markerset(MARKERS_XML)
     assert tuple(m.name for m in markers) == anny_set.names
     intended = assign_bodies(anny_set, anny_body)
     assert {m.name: m.body for m in markers} == {n: b.body for n, b in intended.items()}
@@ -48,7 +44,7 @@ def test_marker_set_loads_in_opensim_on_the_intended_bodies(anny_body, anny_set)
 def test_joint_markers_sit_on_the_generic_joint_centres():
     """At the generic size and default pose, joint-centre markers coincide with OpenSim's joint centres (1e-5 m)."""
     osim = import_opensim()
-    markers = read_marker_set(MARKERS_XML)
+    markers = read_markerset(MARKERS_XML)
     pos = dict(zip((m.name for m in markers), marker_locations_in_ground(default_model_path(), markers)))
     model = osim.Model(str(default_model_path()))
     state = model.initSystem()
@@ -71,7 +67,7 @@ def test_landmarks_near_the_models_own_anatomical_markers():
     metatarsal) and from Anny's wider hip-joint spacing; a mirrored or wrong-body placement would be off by 10+ cm.
     """
     osim = import_opensim()
-    markers = read_marker_set(MARKERS_XML)
+    markers = read_markerset(MARKERS_XML)
     pos = dict(zip((m.name for m in markers), marker_locations_in_ground(default_model_path(), markers)))
     model = osim.Model(str(default_model_path()))
     state = model.initSystem()
@@ -110,11 +106,11 @@ def test_setups_load_in_opensim_with_the_yaml_weights(anny_set):
 
 
 def test_write_and_read_marker_set(tmp_path):
-    markers = [ModelMarker("A", "pelvis", (0.1, -0.2, 0.3)), ModelMarker("B&C", "femur_r", (0.0, -0.4, 0.05), True)]
-    path = write_marker_set(tmp_path / "m.xml", markers, name="t", comment="test -- set")
-    assert read_marker_set(path) == markers
+    markers = (MarkerInfo("A", "pelvis", (0.1, -0.2, 0.3)), MarkerInfo("B&C", "femur_r", (0.0, -0.4, 0.05), True))
+    path = write_markers(tmp_path / "m.xml", markers, name="t", comment="test -- set")
+    assert read_markerset(path) == markers
     with pytest.raises(InputFileError, match="OpenSim MarkerSet file not found"):
-        read_marker_set(tmp_path / "missing.xml")
+        read_markerset(tmp_path / "missing.xml")
 
 
 @pytest.mark.slow
