@@ -96,10 +96,9 @@ def find_model_file(model_dir: str | Path | None, model_type: str = "smpl", gend
         if path.is_file():
             return path
     raise ConfigError(
-        f"{root}: no {kind} {gender} model file; expected one of "
-        f"{', '.join(str(p.relative_to(root)) for p in tried)} (looked in {root} and {root / model_type}); "
-        f"point {option} or {SMPL_DIR_ENV} at the folder holding your {kind} files (they are licensed: "
-        f"download them yourself)"
+        f"no {kind} model file in {root} or {root / model_type}: no {kind} {gender} model file; expected one of "
+        f"{', '.join(str(p.relative_to(root)) for p in tried)}; point {option} or {SMPL_DIR_ENV} at the folder "
+        f"holding your {kind} files (they are licensed: download them yourself)"
     )
 
 
