@@ -1,11 +1,13 @@
-"""Shared plumbing for the command-line modules: logging set-up and error-to-exit-code handling.
+"""Shared plumbing for the command-line modules: common options, logging set-up and error-to-exit-code handling.
 
 Command-line modules only parse arguments and call one library function; they wrap that call in
 :func:`run_cli` so that a :class:`~biopose_opensim.errors.BioposeError` becomes a clear one-line message
-and a non-zero exit status instead of a traceback.
+and a non-zero exit status instead of a traceback. Options every command spells the same way (``--workers`` /
+``--scheduler``, ``--overwrite``, ``--no-progress``, ``-v``) are added by the ``add_*_arguments`` helpers.
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 from pathlib import Path
@@ -14,6 +16,26 @@ from typing import Callable
 from .errors import BioposeError
 
 log = logging.getLogger(__name__)
+
+
+def add_parallel_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--workers N`` (local worker processes) and ``--scheduler tcp://HOST:PORT`` (a Dask cluster instead)."""
+    parser.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                        help="Dask distributed scheduler address (instead of local workers)")
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser | argparse._ArgumentGroup, what: str) -> None:
+    """``--overwrite``: replace ``what`` (e.g. "results already in --out") instead of refusing."""
+    parser.add_argument("--overwrite", action="store_true", help=f"replace {what}")
+
+
+def add_verbosity_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup,
+                            progress: bool = False) -> None:
+    """``-v/--verbose`` (repeatable: DEBUG on the console) and, with ``progress``, ``--no-progress``."""
+    if progress:
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more console output")
 
 
 def setup_logging(verbosity: int = 0, log_file: str | Path | None = None) -> None:

@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from .cli import run_cli
+from .cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,13 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--config", type=Path, help="label configuration TOML (flags override it)")
     ds = p.add_argument_group("dataset")
     ds.add_argument("--dataset", type=Path, metavar="ROOT", help="label every subject under ROOT")
-    ds.add_argument("--workers", type=int, help="local worker processes (default: CPU count)")
-    ds.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="Dask distributed scheduler address")
+    add_parallel_arguments(ds)
     ds.add_argument("--layout", choices=("auto", "folders", "movi"), default="auto", help="dataset layout")
     out = p.add_argument_group("output")
     out.add_argument("--out", type=Path, required=True, help="output folder")
-    out.add_argument("--overwrite", action="store_true", help="replace results already in --out")
-    out.add_argument("-v", "--verbose", action="count", default=0, help="more console output")
+    add_overwrite_argument(out, "results already in --out")
+    add_verbosity_arguments(out)
     return p
 
 

@@ -12,7 +12,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from ..cli import run_cli, setup_logging
+from ..cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli, setup_logging
 
 log = logging.getLogger("biopose_opensim.adapters")
 
@@ -27,11 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--seed", type=int, default=0, help="seed of the subject-wise split (default 0)")
     common.add_argument("--model", type=Path, help="OpenSim model (default: RajagopalLaiUhlrich2023)")
     common.add_argument("--accuracy", type=float, help="IK accuracy (default: label's, 1e-6)")
-    common.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
-    common.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT")
-    common.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
-    common.add_argument("--no-progress", action="store_true", help="no progress bars")
-    common.add_argument("-v", "--verbose", action="count", default=0)
+    add_parallel_arguments(common)
+    add_overwrite_argument(common, "an existing dataset in --out")
+    add_verbosity_arguments(common, progress=True)
     for name, flag, what in (("amass", "--smplh-dir", "SMPL-H"), ("bedlam", "--smplx-dir", "SMPL-X")):
         s = sub.add_parser(name, parents=[common], help=f"{what} sequences (.npz files or folders)")
         s.add_argument("inputs", nargs="+", type=Path, help=".npz sequences or folders of them")
@@ -59,12 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             result = build_smpl_dataset(args.source, args.inputs, args.out, args.model_dir, fps=args.fps,
                                         marker_set=args.marker_set, **common)
-        log.info("wrote %s: %d subjects, %d trials, %d frames; median IK marker RMS %.2f mm; card %s", result.root,
-                 result.n_subjects, result.n_trials, result.n_frames,
-                 result.summary.get("ik_rms_median_mm") or float("nan"), result.card)
-        for key, msg in result.failures:
-            log.error("%s failed: %s", key, msg)
-        return 1 if result.failures else 0
+        return result.log_outcome(log)
 
     return run_cli(run)
 

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from ..activities import ACTIVITIES
-from ..cli import run_cli, setup_logging
+from ..cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli, setup_logging
 from .config import DEFAULT_ACTIVITIES, SynthConfig
 from .subjects import BODY_MODELS
 
@@ -43,12 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise-mm", type=float, default=0.0,
                    help="Gaussian noise (sigma, mm) added to the motion trials' virtual markers (default 0)")
     p.add_argument("--accuracy", type=float, help="IK accuracy (default: label's, 1e-6)")
-    p.add_argument("--workers", type=int, help="local worker processes (default: CPU cores)")
-    p.add_argument("--scheduler", help="Dask scheduler address tcp://HOST:PORT (instead of local workers)")
+    add_parallel_arguments(p)
     p.add_argument("--plots", action="store_true", help="joint-angle plots in each subject's report.md (slower)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging")
+    add_overwrite_argument(p, "an existing dataset in --out")
+    add_verbosity_arguments(p, progress=True)
     return p
 
 
@@ -68,13 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite, accuracy=args.accuracy,
             marker_set=args.marker_set, plots=args.plots, **extra)
         result = build_synthetic_dataset(config, progress=not args.no_progress, argv=argv)
-        s = result.summary
-        log.info("wrote %s: %d subjects, %d trials, %d frames in %.0f s; median IK marker RMS %.2f mm; card %s",
-                 result.root, result.n_subjects, result.n_trials, result.n_frames, result.seconds,
-                 s.get("ik_rms_median_mm") or float("nan"), result.card)
-        for key, msg in result.failures:
-            log.error("%s failed: %s", key, msg)
-        return 1 if result.failures else 0
+        return result.log_outcome(log)
 
     return run_cli(run)
 

@@ -55,6 +55,15 @@ class DatasetResult:
     seconds: float = 0.0
     phases: Mapping[str, float] = field(default_factory=dict)
 
+    def log_outcome(self, logger: logging.Logger) -> int:
+        """Log what was written and every failure to ``logger``; return the exit status (1 if anything failed)."""
+        logger.info("wrote %s: %d subjects, %d trials, %d frames in %.0f s; median IK marker RMS %.2f mm; card %s",
+                    self.root, self.n_subjects, self.n_trials, self.n_frames, self.seconds,
+                    self.summary.get("ik_rms_median_mm") or float("nan"), self.card)
+        for key, msg in self.failures:
+            logger.error("%s failed: %s", key, msg)
+        return 1 if self.failures else 0
+
 
 def _rel(root: Path, p: Path) -> str:
     try:
