@@ -18,8 +18,9 @@ import numpy as np
 from ..errors import InputFileError
 from ._opensim import import_opensim
 from ._run import OpenSimToolError, run_tool
-from .model import _first_line, coordinate_infos, load_model
+from .model import coordinate_infos, load_model
 from .setups import read_ik_setup
+from .tables import coordinate_columns, in_degrees, read_table, table_matrix, table_times
 
 log = logging.getLogger(__name__)
 
@@ -138,26 +139,15 @@ def read_coordinates_table(path: str | Path, coordinate_names, rotational) -> tu
     Raises:
         InputFileError: unreadable file, or a coordinate missing from it.
     """
-    osim = import_opensim()
     path = Path(path)
-    try:
-        table = osim.TimeSeriesTable(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this motion file: {_first_line(exc)}") from None
-    labels = list(table.getColumnLabels())
-    by_name = {}
-    for i, label in enumerate(labels):
-        parts = label.strip("/").split("/")
-        key = parts[-2] if len(parts) >= 2 and parts[-1] == "value" else label
-        by_name.setdefault(key, i)
+    table = read_table(path, "motion file")
+    by_name = coordinate_columns(table)
     missing = [c for c in coordinate_names if c not in by_name]
     if missing:
         raise InputFileError(path, f"missing coordinate column(s) {', '.join(missing)}")
-    data = _matrix(table)
-    times = np.asarray(list(table.getIndependentColumn()), dtype=float)
-    q = data[:, [by_name[c] for c in coordinate_names]].copy()
-    in_degrees = table.hasTableMetaDataKey("inDegrees") and table.getTableMetaDataAsString("inDegrees").strip() == "yes"
-    if in_degrees:
+    times = table_times(table)
+    q = table_matrix(table)[:, [by_name[c] for c in coordinate_names]].copy()
+    if in_degrees(table):
         rot = np.asarray(rotational, dtype=bool)
         q[:, rot] = np.deg2rad(q[:, rot])
     return times, q
@@ -168,26 +158,20 @@ def read_trc_table(path: str | Path, to_units=None) -> tuple[np.ndarray, list[st
     (an ``opensim.Units``; metres when None) from the header's units; NaN where missing."""
     osim = import_opensim()
     path = Path(path)
-    try:
-        table = osim.TimeSeriesTableVec3(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this TRC file: {_first_line(exc)}") from None
+    table = read_table(path, "TRC file", vec3=True)
     units = table.getTableMetaDataAsString("Units") if table.hasTableMetaDataKey("Units") else "m"
     target = to_units if to_units is not None else osim.Units("m")
     factor = osim.Units(units).convertTo(target)
     if not math.isfinite(factor):
         raise InputFileError(path, f"unknown units {units!r} in the TRC header (expected mm, cm or m)")
-    flat = table.flatten()
-    data = _matrix(flat).reshape(table.getNumRows(), table.getNumColumns(), 3) * factor
-    times = np.asarray(list(table.getIndependentColumn()), dtype=float)
-    return times, list(table.getColumnLabels()), data
+    data = table_matrix(table.flatten()).reshape(table.getNumRows(), table.getNumColumns(), 3) * factor
+    return table_times(table), list(table.getColumnLabels()), data
 
 
 def _read_locations(path: Path, names, times) -> np.ndarray:
-    osim = import_opensim()
-    table = osim.TimeSeriesTable(str(path))
+    table = read_table(path, "marker locations file")
     labels = list(table.getColumnLabels())
-    data = _matrix(table)
+    data = table_matrix(table)
     out = np.full((data.shape[0], len(names), 3), np.nan)
     for j, n in enumerate(names):
         for k, ax in enumerate(("_tx", "_ty", "_tz")):
@@ -208,14 +192,6 @@ def _match_times(source: np.ndarray, target: np.ndarray, path: Path) -> np.ndarr
         if np.any(np.abs(source[idx] - target) > 0.5 * dt + 1e-9):
             raise OpenSimToolError(f"{path}: IK frame times do not match the marker frames")
     return idx
-
-
-def _matrix(table) -> np.ndarray:
-    mat = table.getMatrix()
-    try:
-        return np.asarray(mat.to_numpy(), dtype=float)
-    except AttributeError:  # pragma: no cover - older bindings
-        return np.array([[mat.getElt(i, j) for j in range(mat.ncol())] for i in range(mat.nrow())])
 
 
 def _coordinates(model) -> tuple[tuple[str, ...], tuple[bool, ...]]:

@@ -18,7 +18,7 @@ import numpy as np
 from ..atomic import atomic_path, atomic_write_text
 from ..errors import InputFileError, MarkerMismatchError
 from ._opensim import import_opensim
-from .model import MarkerInfo, _first_line, closest_names
+from .model import MarkerInfo, _read_file, closest_names
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +27,7 @@ def _load_set(path: Path):
     osim = import_opensim()
     if not path.is_file():
         raise InputFileError(path, "OpenSim MarkerSet file not found (expected an OpenSim MarkerSet .xml)")
-    try:
-        markerset = osim.MarkerSet(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this marker set: {_first_line(exc)}") from None
+    markerset = _read_file(osim.MarkerSet, path, "marker set")
     if markerset.getSize() == 0:
         raise InputFileError(path, "no <Marker> elements found (expected an OpenSim MarkerSet)")
     return markerset

@@ -203,10 +203,7 @@ def load_model(path: str | Path, markers: str | Path | None = None):
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "model file not found (expected an OpenSim .osim file)")
-    try:
-        model = osim.Model(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this model: {_first_line(exc)}") from None
+    model = _read_file(osim.Model, path, "model")
     if markers is not None:
         from .markerset import replace_markers
 
@@ -362,6 +359,15 @@ def _base_name(frame) -> str:
 def _document_path(model) -> Path | None:
     name = model.getDocumentFileName()
     return Path(name) if name else None
+
+
+def _read_file(factory, path: Path, what: str):
+    """``factory(str(path))`` (an OpenSim class reading a file); OpenSim's failure becomes an
+    :class:`InputFileError` naming ``path`` and ``what`` ("model", "marker set", "Scale setup", ...)."""
+    try:
+        return factory(str(path))
+    except RuntimeError as exc:
+        raise InputFileError(path, f"OpenSim cannot read this {what}: {_first_line(exc)}") from None
 
 
 def _first_line(exc: BaseException) -> str:

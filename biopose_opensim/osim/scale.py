@@ -17,8 +17,9 @@ import numpy as np
 from ..errors import InputFileError
 from ._opensim import import_opensim
 from ._run import OpenSimToolError, run_tool
-from .model import _first_line
+from .model import _read_file, coordinate_infos
 from .setups import read_scale_setup
+from .tables import coordinate_columns, in_degrees, read_table, table_matrix
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +166,7 @@ def read_scale_factors(path: str | Path, bodies=None) -> tuple[tuple[str, tuple[
     """
     osim = import_opensim()
     path = Path(path)
-    try:
-        sset = osim.ScaleSet(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this ScaleSet: {_first_line(exc)}") from None
+    sset = _read_file(osim.ScaleSet, path, "ScaleSet")
     found: dict[str, tuple[float, float, float]] = {}
     for i in range(sset.getSize()):
         s = sset.get(i)
@@ -183,23 +181,13 @@ def read_scale_factors(path: str | Path, bodies=None) -> tuple[tuple[str, tuple[
 
 def _read_static_pose(path: Path, model) -> tuple[tuple[str, float], ...]:
     """Coordinate values of MarkerPlacer's output (a states file: columns are coordinate value paths, rad/m)."""
-    osim = import_opensim()
-    table = osim.TimeSeriesTable(str(path))
-    labels = list(table.getColumnLabels())
-    row = table.getRowAtIndex(0)
-    values = {}
-    for i, label in enumerate(labels):
-        parts = label.strip("/").split("/")
-        if len(parts) >= 2 and parts[-1] == "value":
-            values[parts[-2]] = float(row[i])
-        elif label in [c.getName() for c in model.getCoordinateSet()]:
-            values[label] = float(row[i])
-    in_degrees = table.hasTableMetaDataKey("inDegrees") and table.getTableMetaDataAsString("inDegrees") == "yes"
+    table = read_table(path, "static pose file")
+    columns = coordinate_columns(table)
+    row = table_matrix(table)[0]
+    degrees = in_degrees(table)
     out = []
-    for c in model.getCoordinateSet():
-        if c.getName() in values:
-            v = values[c.getName()]
-            if in_degrees and c.getMotionType() != 2:
-                v = v * 3.141592653589793 / 180.0
-            out.append((c.getName(), v))
+    for c in coordinate_infos(model):
+        if c.name in columns:
+            v = float(row[columns[c.name]])
+            out.append((c.name, v * np.pi / 180.0 if degrees and c.rotational else v))
     return tuple(out)

@@ -19,7 +19,7 @@ from pathlib import Path
 from ..atomic import atomic_path
 from ..errors import InputFileError
 from ._opensim import import_opensim
-from .model import _first_line
+from .model import _read_file
 
 _UNASSIGNED = ("", "Unassigned")
 VALUE_TYPES = ("default_value", "manual_value", "from_file")
@@ -150,10 +150,7 @@ def read_scale_setup(path: str | Path) -> ScaleSetup:
     osim = import_opensim()
     path = Path(path)
     _check_xml(path, "ScaleTool")
-    try:
-        tool = osim.ScaleTool(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this Scale setup: {_first_line(exc)}") from None
+    tool = _read_file(osim.ScaleTool, path, "Scale setup")
     base = path.resolve().parent
     gmm = tool.getGenericModelMaker()
     ms = tool.getModelScaler()
@@ -219,10 +216,7 @@ def read_ik_setup(path: str | Path) -> IKSetup:
     osim = import_opensim()
     path = Path(path)
     _check_xml(path, "InverseKinematicsTool")
-    try:
-        tool = osim.InverseKinematicsTool(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this IK setup: {_first_line(exc)}") from None
+    tool = _read_file(osim.InverseKinematicsTool, path, "IK setup")
     base = path.resolve().parent
     marker_tasks, coord_tasks = _read_tasks(tool.get_IKTaskSet())
     tr = None
