@@ -147,10 +147,8 @@ def read_scale_setup(path: str | Path) -> ScaleSetup:
     Raises:
         InputFileError: missing file, or not a ScaleTool setup.
     """
-    osim = import_opensim()
     path = Path(path)
-    _check_xml(path, "ScaleTool")
-    tool = _read_file(osim.ScaleTool, path, "Scale setup")
+    tool = _open_setup(path, "ScaleTool", "Scale setup")
     base = path.resolve().parent
     gmm = tool.getGenericModelMaker()
     ms = tool.getModelScaler()
@@ -213,10 +211,8 @@ def read_ik_setup(path: str | Path) -> IKSetup:
     Raises:
         InputFileError: missing file, or not an IK setup.
     """
-    osim = import_opensim()
     path = Path(path)
-    _check_xml(path, "InverseKinematicsTool")
-    tool = _read_file(osim.InverseKinematicsTool, path, "IK setup")
+    tool = _open_setup(path, "InverseKinematicsTool", "IK setup")
     base = path.resolve().parent
     marker_tasks, coord_tasks = _read_tasks(tool.get_IKTaskSet())
     tr = None
@@ -311,11 +307,7 @@ def build_scale_tool(setup: ScaleSetup, folder: str | Path):
 
 def write_scale_setup(setup: ScaleSetup, path: str | Path) -> Path:
     """Write ``setup`` (atomically) as a ScaleTool setup XML with paths relative to the file's folder."""
-    path = Path(path)
-    tool = build_scale_tool(setup, path.parent)
-    with atomic_path(path) as tmp:
-        tool.printToXML(str(tmp))
-    return path
+    return _print_tool(build_scale_tool, setup, path)
 
 
 def build_ik_tool(setup: IKSetup, folder: str | Path):
@@ -342,11 +334,7 @@ def build_ik_tool(setup: IKSetup, folder: str | Path):
 
 def write_ik_setup(setup: IKSetup, path: str | Path) -> Path:
     """Write ``setup`` (atomically) as an InverseKinematicsTool setup XML with paths relative to its folder."""
-    path = Path(path)
-    tool = build_ik_tool(setup, path.parent)
-    with atomic_path(path) as tmp:
-        tool.printToXML(str(tmp))
-    return path
+    return _print_tool(build_ik_tool, setup, path)
 
 
 # ----------------------------------------------------------------------------------------------- helpers
@@ -382,6 +370,21 @@ def _write_tasks(task_set, markers, coords) -> None:
         task.setValueType(VALUE_TYPES.index(t.value_type))
         task.setValue(float(t.value))
         task_set.cloneAndAppend(task)
+
+
+def _open_setup(path: Path, root_element: str, what: str):
+    """The OpenSim tool (``root_element``: its class name) read from the setup file ``path``."""
+    _check_xml(path, root_element)
+    return _read_file(getattr(import_opensim(), root_element), path, what)
+
+
+def _print_tool(build, setup, path: str | Path) -> Path:
+    """Print the tool ``build(setup, folder)`` (paths relative to ``path``'s folder) to ``path`` atomically."""
+    path = Path(path)
+    tool = build(setup, path.parent)
+    with atomic_path(path) as tmp:
+        tool.printToXML(str(tmp))
+    return path
 
 
 def _check_xml(path: Path, root_element: str) -> None:
