@@ -148,6 +148,17 @@ def _require(path: Path, d: dict, key: str, shape_tail: tuple[int, ...] | None, 
     return a
 
 
+def _motion(path: Path, d: dict, n_pose: int, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``poses`` (T, n_pose), ``trans`` (T, 3) metres and ``betas`` (K,) of a sequence file, checked."""
+    poses = _require(path, d, "poses", (n_pose,), what)
+    trans = _require(path, d, "trans", (3,), "root translation, metres")
+    if trans.shape[0] != poses.shape[0]:
+        raise InputFileError(path, f"'trans' has {trans.shape[0]} frames but 'poses' has {poses.shape[0]}")
+    if "betas" not in d:
+        raise InputFileError(path, f"key 'betas' missing (shape coefficients); keys present: {', '.join(sorted(d))}")
+    return poses, trans, np.asarray(d["betas"], dtype=np.float64).reshape(-1)
+
+
 def read_amass(path: str | Path) -> SmplSequence:
     """Read an AMASS/BML-MoVi SMPL-H fit (``poses`` (T, 156), ``trans``, ``betas``, ``mocap_framerate``, ``gender``).
 
@@ -157,13 +168,7 @@ def read_amass(path: str | Path) -> SmplSequence:
     """
     path = Path(path)
     d = _load(path)
-    poses = _require(path, d, "poses", (156,), "SMPL-H axis-angle: root, 21 body, 2 x 15 hand joints")
-    trans = _require(path, d, "trans", (3,), "root translation, metres")
-    if trans.shape[0] != poses.shape[0]:
-        raise InputFileError(path, f"'trans' has {trans.shape[0]} frames but 'poses' has {poses.shape[0]}")
-    if "betas" not in d:
-        raise InputFileError(path, f"key 'betas' missing (shape coefficients); keys present: {', '.join(sorted(d))}")
-    betas = np.asarray(d["betas"], dtype=np.float64).reshape(-1)
+    poses, trans, betas = _motion(path, d, 156, "SMPL-H axis-angle: root, 21 body, 2 x 15 hand joints")
     rate_key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in d), None)
     if rate_key is None:
         raise InputFileError(path, "key 'mocap_framerate' missing (frames per second)")
@@ -187,13 +192,7 @@ def read_bedlam(path: str | Path, fps: float | None = None) -> SmplSequence:
     """
     path = Path(path)
     d = _load(path)
-    poses = _require(path, d, "poses", (165,), "SMPL-X axis-angle: root, 21 body, jaw, 2 eyes, 2 x 15 hand joints")
-    trans = _require(path, d, "trans", (3,), "root translation, metres")
-    if trans.shape[0] != poses.shape[0]:
-        raise InputFileError(path, f"'trans' has {trans.shape[0]} frames but 'poses' has {poses.shape[0]}")
-    if "betas" not in d:
-        raise InputFileError(path, f"key 'betas' missing (shape coefficients); keys present: {', '.join(sorted(d))}")
-    betas = np.asarray(d["betas"], dtype=np.float64).reshape(-1)
+    poses, trans, betas = _motion(path, d, 165, "SMPL-X axis-angle: root, 21 body, jaw, 2 eyes, 2 x 15 hand joints")
     rate_key = next((k for k in ("mocap_frame_rate", "mocap_framerate", "fps") if k in d), None)
     rate = float(np.asarray(d[rate_key]).reshape(-1)[0]) if rate_key else float(fps or BEDLAM_DEFAULT_FPS)
     if not rate > 0:
