@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.spatial.transform import Rotation
 
-from ..bodymodels.base import OPENSIM_TO_SMPL, SMPL_TO_OPENSIM
+from ..bodymodels.base import OPENSIM_TO_SMPL, SMPL_JOINT_NAMES, SMPL_TO_OPENSIM
 from ..errors import ConfigError
 from ..markers.sets import VirtualMarkerSet, load_marker_set
 from ..markers.virtual import apply_marker_plan, compile_marker_set
@@ -35,9 +35,7 @@ log = logging.getLogger(__name__)
 
 C = OPENSIM_TO_SMPL
 CHUNK = 128
-_BODY22 = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
-           "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
-           "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+_BODY22 = SMPL_JOINT_NAMES[:22]  # the body joints shared by SMPL, SMPL-H and SMPL-X
 _PARENTS22 = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19)
 
 
