@@ -28,3 +28,20 @@ def rajagopal_walk_dir() -> Path:
 @pytest.fixture(scope="session")
 def default_model() -> Path:
     return PROJECT_DIR / "osim_models" / "RajagopalLaiUhlrich2023.osim"
+
+
+@pytest.fixture(scope="session")
+def anny_body():
+    """The default Anny body model, built once per test session (a first build in a fresh ANNY_CACHE_DIR takes
+    about a minute)."""
+    from biopose_opensim.bodymodels.anny import AnnyBodyModel
+
+    return AnnyBodyModel()
+
+
+@pytest.fixture(scope="session")
+def anny_set():
+    """The shipped D3KE virtual-marker set on Anny's topology."""
+    from biopose_opensim.markers.sets import load_marker_set
+
+    return load_marker_set("anny_d3ke")

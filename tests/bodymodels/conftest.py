@@ -1,17 +1,9 @@
-"""Fixtures for body-model tests: the Anny model (built once per session) and synthetic SMPL model folders."""
+"""Fixtures for body-model tests: synthetic SMPL model folders (the Anny model is in ``tests/conftest.py``)."""
 from __future__ import annotations
 
 import pytest
 
 from synthetic_smpl import write_smpl_model
-
-
-@pytest.fixture(scope="session")
-def anny_body():
-    """The default Anny body model (first build in a fresh ANNY_CACHE_DIR takes about a minute)."""
-    from biopose_opensim.bodymodels.anny import AnnyBodyModel
-
-    return AnnyBodyModel()
 
 
 @pytest.fixture(scope="session")
