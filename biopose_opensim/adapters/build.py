@@ -270,18 +270,10 @@ def session_marker_set(session_model: Path, out: Path) -> Path:
     OpenCap's models (LaiUhlrich2022) share body names with the default model, so their markers attach to it;
     ``label``'s marker placement then fits their locations to the subject's static trial.
     """
-    from ..atomic import atomic_path
-    from ..osim import import_opensim
+    from ..osim import load_model, write_markerset
 
-    osim = import_opensim()
-    try:
-        model = osim.Model(str(session_model))
-    except Exception as exc:
-        raise InputFileError(session_model, f"OpenSim could not load the session model: {exc}") from None
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        model.getMarkerSet().printToXML(str(tmp))
-    return out
+    model = load_model(session_model)
+    return write_markerset(model, out)
 
 
 def build_opencap_dataset(sessions: Sequence[Path], out: Path, *, scheduler=None, **kwargs) -> DatasetResult:
