@@ -217,6 +217,38 @@ class PiecewisePolynomialTable:
         }
 
 
+def interval_index(x: torch.Tensor, breaks: torch.Tensor) -> torch.Tensor:
+    """(F, N) arguments, (F, K) sorted breakpoints padded with ``+inf`` -> (F, N) interval indices in ``0..K``.
+
+    The search runs on detached float64 values, so the chosen interval does not depend on the dtype."""
+    if breaks.shape[1] == 0:
+        return torch.zeros(x.shape, dtype=torch.long, device=x.device)
+    return torch.searchsorted(breaks, x.detach().to(breaks.dtype).contiguous(), right=True)
+
+
+def interval_table(origins: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """(F, K + 1) origins and (F, K + 1, D + 1) coefficients -> (F, D + 2, K + 1): ``[origin, c_0 .. c_D]`` rows,
+    the layout :func:`evaluate_intervals` gathers from in one operation."""
+    return torch.cat([origins[:, None, :], coefficients.transpose(1, 2)], dim=1).contiguous()
+
+
+def evaluate_intervals(x: torch.Tensor, k: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """``out[i, n] = f_i(x[i, n])`` on known intervals ``k`` (from :func:`interval_index`).
+
+    Args:
+        x: (F, N) arguments; k: (F, N) interval indices; table: (F, D + 2, K + 1) from :func:`interval_table`.
+
+    Returns:
+        (F, N) values (Horner's scheme in ``dx = x - origin``), differentiable in ``x``.
+    """
+    sel = torch.gather(table, 2, k[:, None, :].expand(-1, table.shape[1], -1))  # (F, D + 2, N)
+    dx = x - sel[:, 0]
+    out = sel[:, -1]
+    for j in range(table.shape[1] - 3, -1, -1):
+        out = torch.addcmul(sel[:, 1 + j], out, dx)
+    return out
+
+
 def evaluate_piecewise_rows(
     x: torch.Tensor, breaks: torch.Tensor, origins: torch.Tensor, coefficients: torch.Tensor
 ) -> torch.Tensor:
@@ -235,16 +267,7 @@ def evaluate_piecewise_rows(
     """
     if x.shape[0] == 0:
         return x
-    if breaks.shape[1] == 0:
-        k = torch.zeros(x.shape, dtype=torch.long, device=x.device)
-    else:
-        k = torch.searchsorted(breaks, x.detach().to(breaks.dtype).contiguous(), right=True)
-    dx = x - torch.gather(origins, 1, k)
-    deg = coefficients.shape[-1] - 1
-    out = torch.gather(coefficients[..., deg], 1, k)
-    for j in range(deg - 1, -1, -1):
-        out = torch.addcmul(torch.gather(coefficients[..., j], 1, k), out, dx)
-    return out
+    return evaluate_intervals(x, interval_index(x, breaks), interval_table(origins, coefficients))
 
 
 def evaluate_piecewise(
