@@ -107,6 +107,16 @@ def full_coordinates(
     return ext.index_select(0, c["full_perm"]).t().reshape(*lead, -1)
 
 
+def axis_values(
+    q_rows: torch.Tensor, s_rows: torch.Tensor | None, c: Mapping[str, torch.Tensor], plan: FKPlan
+) -> torch.Tensor:
+    """(n_independent, N) coordinates (and (n_bodies, 3, N) scale factors or ``None``) -> (n_rows, N) the
+    joints' driven axis values: rotation angles by group and axis, then translation values (unscaled)."""
+    if s_rows is not None:
+        s_rows = torch.cat([s_rows, torch.ones_like(s_rows[:1])], dim=0)  # ground row
+    return _axis_values(_extended_rows(q_rows, c, plan.coupler_waves, s_rows), c)
+
+
 def _axis_values(ext: torch.Tensor, c: Mapping[str, torch.Tensor]) -> torch.Tensor:
     """(n_coordinates, N) -> (n_rows, N): driven rotation angles by group and axis, then driven translation values."""
     parts = []

@@ -18,6 +18,7 @@ Conventions (see ``docs/kinematics.md``):
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -31,6 +32,8 @@ from . import fk as fkmath
 from . import unrolled
 from .landmarks import BONY_LANDMARKS
 from .tree import ROTATIONAL, ModelTree, load_model_tree
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,18 @@ class OsimFK(nn.Module):
             q = q.expand(*lead, -1)
             s = s.expand(*lead, -1, -1)
         needs_grad = torch.is_grad_enabled() and (q.requires_grad or (s is not None and s.requires_grad))
-        if self._compile_kwargs is not None and not needs_grad:
-            transforms, jc, markers = unrolled.run_program(self._program(s is not None), q, s, self.plan)
-        else:
+        program = self._program(s is not None) if self._compile_kwargs is not None and not needs_grad else None
+        if program is not None:
+            try:
+                transforms, jc, markers = unrolled.run_program(program, q, s, self._consts(), self.plan)
+            except Exception as exc:  # noqa: BLE001  (a failing C++ compiler: keep working, eagerly)
+                if not _is_compile_failure(exc):
+                    raise
+                log.warning("compiling the FK program of %s failed (%s); using the batched path for these calls",
+                            self.tree.path.name, str(exc).splitlines()[0][:200])
+                self._programs[(s is not None, q.dtype, q.device)] = None
+                program = None
+        if program is None:
             transforms, jc, markers = fkmath.forward_kinematics(q, s, self._consts(), self.plan)
         return FKResult(body_transforms=transforms, joint_centers=jc, markers=markers)
 
@@ -214,16 +226,28 @@ class OsimFK(nn.Module):
         return self._compile_kwargs is not None
 
     def _program(self, scaled: bool):
-        if scaled not in self._programs:
-            program = unrolled.build_program(self.plan, scaled)
-            self._programs[scaled] = torch.compile(program, **self._compile_kwargs)
-        return self._programs[scaled]
+        key = (scaled, self.default_values.dtype, self.default_values.device)
+        if key not in self._programs:
+            # float32: spline lookups inside the program (fastest); float64: done by the batched code first (the
+            # float64 program with them is more than GCC 12 handles).
+            lookups = self.default_values.dtype == torch.float32
+            self._programs[key] = tuple(
+                torch.compile(part, **self._compile_kwargs)
+                for part in unrolled.build_program(self.plan, scaled, lookups=lookups)
+            )
+        return self._programs[key]
 
     def extra_repr(self) -> str:
         return (
             f"model={self.tree.path.name!r}, coordinates={self.n_coordinates}, bodies={self.n_bodies}, "
             f"markers={len(self.marker_names)}, joints={len(self.joint_names)}"
         )
+
+
+def _is_compile_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from torch.compile's backend (e.g. the C++ compiler crashing), not from the inputs."""
+    names = {type(e).__name__ for e in (exc, exc.__cause__, exc.__context__) if e is not None}
+    return bool(names & {"InductorError", "BackendCompilerFailed", "CppCompileError"})
 
 
 def random_poses(fk: OsimFK, n: int, rng: np.random.Generator, hold_locked: bool = True) -> np.ndarray:

@@ -7,25 +7,29 @@ compiler can fuse the whole program into a few loops over the batch, keeping int
 Run eagerly, the program would be thousands of tiny operations: it is only meant to be compiled
 (:meth:`~.layer.OsimFK.compile`).
 
-The program computes exactly what :func:`.fk.forward_kinematics` computes, from the same plan: interval lookup of
-the splines as a chain of selections on the same breakpoints (``x >= break``, the same intervals as
-``searchsorted``), the same coefficients, monomials, local transforms and level products. Inputs and outputs are
-batch-last and contiguous (strided per-row loads would keep the compiler from vectorizing):
+The program computes what :func:`.fk.forward_kinematics` computes, from the same plan: the same monomials, local
+transforms, level products and points, starting from the joints' axis values (coupled coordinates and spline
+lookups done by the batched code, :func:`.fk.axis_values`) or, with ``lookups``, from the coordinates (the
+lookups done in the program as selections on the same breakpoints: faster, but a bigger kernel). Inputs and outputs are batch-last and contiguous (strided per-row loads would keep
+the compiler from vectorizing):
 
-- ``program(q_rows)`` or ``program(q_rows, s_rows)``: ``q_rows`` (n_independent, N), ``s_rows`` (n_bodies, 3, N);
-- returns ``(T_rows, points)``: (n_bodies * 16, N) body transforms (``BodySet`` order, 4x4 row-major) and
-  (3 * n_points, N) markers then joint centres.
+- inputs ``values`` (n_rows, N) from :func:`.fk.axis_values` and, for a scaled model, ``s_rows``
+  (n_bodies, 3, N);
+- outputs ``(T_rows, points)``: (n_bodies * 16, N) body transforms (``BodySet`` order, 4x4 row-major) and
+  (3 * n_points, N) markers then joint centres;
+- two graphs: values -> world transforms (12 per joint) -> outputs (see :func:`build_program`).
 """
 from __future__ import annotations
 
 import math
 import operator
-from typing import Union
+from typing import Mapping, Union
 
 import numpy as np
 import torch
 from torch import fx
 
+from . import fk as fkmath
 from .plan import GROUND_PARENT, FKPlan
 
 Value = Union[float, fx.Node]  # a constant of the model or a batch row (N,)
@@ -99,13 +103,14 @@ def _piecewise(pg: _Program, x: fx.Node, masks: list[fx.Node], table: np.ndarray
     return out
 
 
-def build_program(plan: FKPlan, scaled: bool) -> fx.GraphModule:
-    """The per-frame program of ``plan`` (see the module docstring); ``scaled`` adds the ``s_rows`` input."""
+def _world_program(plan: FKPlan, scaled: bool, lookups: bool) -> fx.GraphModule:
+    """``(values[, s_rows]) -> world`` (12 * NJ, N), or with ``lookups`` ``(q_rows[, s_rows]) -> world`` (the
+    coupled coordinates and spline lookups done in the program): each joint's child body -> ground
+    ``[R | p]``, processing order, row-major 3x4."""
     a = plan.arrays
     pg = _Program()
-    q_rows = pg.graph.placeholder("q_rows")
+    first_in = pg.graph.placeholder("q_rows" if lookups else "values")
     s_in = pg.graph.placeholder("s_rows") if scaled else None
-    q = [pg.op(operator.getitem, q_rows, k) for k in range(plan.n_independent)]
     nb = plan.n_bodies
 
     def scale(body: int) -> list[Value]:  # a body's 3 factors; the ground (index nb) and the unscaled model: 1
@@ -113,29 +118,34 @@ def build_program(plan: FKPlan, scaled: bool) -> fx.GraphModule:
             return [1.0, 1.0, 1.0]
         return [pg.op(operator.getitem, s_in, (body, k)) for k in range(3)]
 
-    # --- coordinates: independent, then dependents by wave ---------------------------------------------------
-    ext: list[Value] = list(q)
-    for start, stop in plan.coupler_waves:
-        for r in range(start, stop):
-            x = ext[int(a["coupler_src"][r])]
-            brk = a["coupler_breaks"][r]
-            masks = [pg.op(operator.ge, x, float(b)) for b in brk if math.isfinite(b)]
-            table = np.concatenate([a["coupler_origins"][r][None], a["coupler_coefficients"][r].T], axis=0)
-            val = pg.mul(_piecewise(pg, x, masks, table), float(a["coupler_scale"][r]))
-            ext.append(pg.mul(val, scale(int(a["coupler_scale_body"][r]))[0]))
+    n_rows = sum(d * size for d, _, size in plan.rot_groups) + plan.n_trans_var
+    if not lookups:
+        values: list[Value] = [pg.op(operator.getitem, first_in, r) for r in range(n_rows)]
+    else:
+        q = [pg.op(operator.getitem, first_in, k) for k in range(plan.n_independent)]
+        # coordinates: independent, then dependents by wave
+        ext: list[Value] = list(q)
+        for start, stop in plan.coupler_waves:
+            for r in range(start, stop):
+                x = ext[int(a["coupler_src"][r])]
+                brk = a["coupler_breaks"][r]
+                masks = [pg.op(operator.ge, x, float(b)) for b in brk if math.isfinite(b)]
+                table = np.concatenate([a["coupler_origins"][r][None], a["coupler_coefficients"][r].T], axis=0)
+                val = pg.mul(_piecewise(pg, x, masks, table), float(a["coupler_scale"][r]))
+                ext.append(pg.mul(val, scale(int(a["coupler_scale_body"][r]))[0]))
 
-    # --- axis values ------------------------------------------------------------------------------------------
-    values: list[Value] = [
-        pg.fma(float(c0), ext[int(col)], float(c1))
-        for col, c1, c0 in zip(a["lin_coord"], a["lin_slope"], a["lin_intercept"])
-    ]
-    search_masks = [
-        [pg.op(operator.ge, ext[int(col)], float(b)) for b in brk if math.isfinite(b)]
-        for col, brk in zip(a["pw_search_coord"], a["pw_search_breaks"])
-    ]
-    for r, col in enumerate(a["pw_coord"]):
-        values.append(_piecewise(pg, ext[int(col)], search_masks[int(a["pw_row_search"][r])], a["pw_table"][r]))
-    values = [values[int(i)] for i in a["value_perm"]]
+        # axis values: linear, then piecewise, then back to the plan's row order
+        values = [
+            pg.fma(float(c0), ext[int(col)], float(c1))
+            for col, c1, c0 in zip(a["lin_coord"], a["lin_slope"], a["lin_intercept"])
+        ]
+        search_masks = [
+            [pg.op(operator.ge, ext[int(col)], float(b)) for b in brk if math.isfinite(b)]
+            for col, brk in zip(a["pw_search_coord"], a["pw_search_breaks"])
+        ]
+        for r, col in enumerate(a["pw_coord"]):
+            values.append(_piecewise(pg, ext[int(col)], search_masks[int(a["pw_row_search"][r])], a["pw_table"][r]))
+        values = [values[int(i)] for i in a["value_perm"]]
     n_rot = sum(d * size for d, _, size in plan.rot_groups)
     trig = [(1.0, pg.op(torch.cos, v), pg.op(torch.sin, v)) for v in values[:n_rot]]
     trans = values[n_rot:]
@@ -199,6 +209,29 @@ def build_program(plan: FKPlan, scaled: bool) -> fx.GraphModule:
                     x.append(acc)
             world[j] = x
 
+    ref = values[0] if n_rows else pg.op(torch.sum, first_in, 0)  # a zero row when nothing is driven
+    pg.graph.output(pg.op(torch.stack, [pg.row(v, ref) for x in world for v in x]))
+    pg.graph.eliminate_dead_code()
+    return fx.GraphModule(torch.nn.Module(), pg.graph, class_name="UnrolledWorld")
+
+
+def _output_program(plan: FKPlan, scaled: bool) -> fx.GraphModule:
+    """``(world[, s_rows]) -> (T_rows, points)`` (see the module docstring)."""
+    a = plan.arrays
+    pg = _Program()
+    world_in = pg.graph.placeholder("world")
+    s_in = pg.graph.placeholder("s_rows") if scaled else None
+    nb = plan.n_bodies
+
+    def scale(body: int) -> list[Value]:
+        if s_in is None or body == nb:
+            return [1.0, 1.0, 1.0]
+        return [pg.op(operator.getitem, s_in, (body, k)) for k in range(3)]
+
+    nj = len(a["parent_local"])
+    world = [[pg.op(operator.getitem, world_in, 12 * j + e) for e in range(12)] for j in range(nj)]
+    level_start = [start for start, *_ in plan.levels]
+
     # --- points and outputs -----------------------------------------------------------------------------------
     rows: list[Value] = []
     for j, lv, i, r0, r1, _full in plan.point_groups:
@@ -219,36 +252,55 @@ def build_program(plan: FKPlan, scaled: bool) -> fx.GraphModule:
     points = [rows[int(i)] for i in a["point_order"]]
     bottom = [0.0, 0.0, 0.0, 1.0]
     transforms = [v for lv, i in plan.body_places for v in world[level_start[lv] + i] + bottom]
-    ref = q[0] if q else pg.op(operator.getitem, q_rows, 0)
+    ref = world[0][0]
     out_t = pg.op(torch.stack, [pg.row(v, ref) for v in transforms])
     out_p = pg.op(torch.stack, [pg.row(v, ref) for v in points])  # joint centres: never empty
     pg.graph.output((out_t, out_p))
     pg.graph.eliminate_dead_code()
-    return fx.GraphModule(torch.nn.Module(), pg.graph, class_name="UnrolledFK")
+    return fx.GraphModule(torch.nn.Module(), pg.graph, class_name="UnrolledOutputs")
 
 
-def count_operations(gm: fx.GraphModule) -> int:
+def build_program(plan: FKPlan, scaled: bool, lookups: bool = False) -> tuple[fx.GraphModule, fx.GraphModule]:
+    """The per-frame program of ``plan`` (see the module docstring) as two graphs, ``(values[, s_rows]) ->
+    world`` and ``(world[, s_rows]) -> (T_rows, points)``: the C++ compiler copes with the halves more easily
+    than with one kernel (GCC 12 fails with an internal error on the whole float64 full-body program).
+
+    With ``lookups`` the first graph takes the independent coordinates ``q_rows`` (n_independent, N) instead of
+    the axis values and does the coupled coordinates and spline lookups itself, as chains of selections on the
+    same breakpoints (``x >= break``: the intervals ``searchsorted`` finds) and the same coefficients: faster,
+    but a larger kernel (used for float32)."""
+    return _world_program(plan, scaled, lookups), _output_program(plan, scaled)
+
+
+
+def count_operations(program) -> int:
     """Number of operations in a program (for reports)."""
-    return sum(1 for n in gm.graph.nodes if n.op == "call_function")
+    return sum(1 for gm in program for n in gm.graph.nodes if n.op == "call_function")
 
 def run_program(
-    program, q: torch.Tensor, s: torch.Tensor | None, plan: FKPlan
+    program, q: torch.Tensor, s: torch.Tensor | None, c: Mapping[str, torch.Tensor], plan: FKPlan
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Call a (compiled) program on batch-first inputs; the outputs of :func:`.fk.forward_kinematics`.
 
     Args:
-        program: ``build_program(plan, scaled=s is not None)``, usually compiled.
+        program: ``build_program(plan, scaled=s is not None, lookups)``, usually each half compiled.
         q: (..., n_independent); s: (..., n_bodies, 3) or ``None``; same leading shape.
+        c: the plan's tensors (for the axis values, computed by the batched code).
 
     Returns:
         ``T`` (..., NB, 4, 4), ``joint_centers`` (..., NJ, 3), ``markers`` (..., M, 3): views of batch-last
         storage, as the batched path returns them.
     """
     lead = q.shape[:-1]
-    args = [q.reshape(-1, q.shape[-1]).t().contiguous()]
-    if s is not None:
-        args.append(s.reshape(-1, *s.shape[-2:]).permute(1, 2, 0).contiguous())
-    t_rows, p_rows = program(*args)
+    s_rows = None if s is None else s.reshape(-1, *s.shape[-2:]).permute(1, 2, 0).contiguous()
+    first, second = program
+    q_rows = q.reshape(-1, q.shape[-1]).t()
+    if _takes_coordinates(first):
+        inputs = q_rows.contiguous()
+    else:
+        inputs = fkmath.axis_values(q_rows, s_rows, c, plan)
+    extra = () if s_rows is None else (s_rows,)
+    t_rows, p_rows = second(first(inputs, *extra), *extra)
     n = t_rows.shape[-1]
     transforms = t_rows.view(plan.n_bodies, 4, 4, n)
     markers, centres = p_rows.view(plan.n_points, 3, n).split([plan.n_markers, plan.n_points - plan.n_markers])
@@ -257,3 +309,8 @@ def run_program(
         return x.movedim(-1, 0).reshape(*lead, *x.shape[:-1])
 
     return out(transforms), out(centres), out(markers)
+
+
+def _takes_coordinates(part) -> bool:
+    gm = getattr(part, "_orig_mod", part)  # torch.compile keeps the wrapped module here
+    return next(iter(gm.graph.nodes)).name == "q_rows"

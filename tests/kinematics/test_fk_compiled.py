@@ -1,16 +1,20 @@
 """The unrolled per-frame program (``biopose_opensim.kinematics.unrolled``) and the compiled layer
 (``OsimFK.compile``) against the batched eager path.
 
-- The program run eagerly (no compiler) equals the batched path on every test model, unscaled and scaled,
-  float64, within 1e-12 m (same constants, same spline intervals; only the summation order differs), and
+- The program run eagerly (no compiler) equals the batched path on every test model, unscaled and scaled, with
+  and without the spline lookups inside the program, float64, within 1e-12 m (same constants, same spline
+  intervals; only the summation order differs), and
   within 1e-5 m with float32 inputs.
 - The compiled layer (``torch.compile``, dynamic batch size) on a three-body model built here (free joint,
   spline-driven custom joint, a coupled pin joint, rotated offset frames, a marker on ground), small so that
-  compiling stays quick (two compilations, about 15 s each on a cold cache): same markers, joint centres and
-  transforms as eager within 1e-12 (float64), for two batch sizes (one compilation each, unscaled and scaled).
+  compiling stays quick (about a minute on a cold cache, seconds on a warm one): same markers, joint centres
+  and transforms as eager within 1e-12 (float64) and 1e-5 m (float32, lookups inside the program), for two batch
+  sizes (one compilation each, unscaled and scaled).
   Calls that need gradients run the batched path: same gradients in q and s.
 """
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -128,17 +132,18 @@ def test_program_run_eagerly_equals_batched_path(name, synthetic_path, small_mod
     rng = np.random.default_rng(11)
     q = torch.tensor(random_poses(fk, 16, rng)).reshape(4, 4, -1)
     s = torch.tensor(rng.uniform(0.8, 1.2, (4, 4, fk.n_bodies, 3)))
-    for scale in (None, s):
-        program = build_program(fk.plan, scaled=scale is not None)
+    for scale, lookups in itertools.product((None, s), (False, True)):
+        program = build_program(fk.plan, scaled=scale is not None, lookups=lookups)
         assert count_operations(program) > 0
-        got = run_program(program, q, scale, fk.plan)
+        got = run_program(program, q, scale, fk._consts(), fk.plan)
         ref = _outputs(fk(q, scale))
         assert [g.shape for g in got] == [r.shape for r in ref[::-1]]
         err = _max_diff(got, ref[::-1])
-        assert err < TOL64, f"{name} {'scaled' if scale is not None else 'unscaled'}: max difference {err:.2e}"
+        assert err < TOL64, f"{name} scaled={scale is not None} lookups={lookups}: max difference {err:.2e}"
     # float32 inputs: the program computes in float32 like the float32 layer (tolerance 1e-5 m).
     fk32 = fk.to(torch.float32)
-    got = run_program(build_program(fk32.plan, scaled=True), q.float(), s.float(), fk32.plan)
+    got = run_program(build_program(fk32.plan, scaled=True, lookups=True), q.float(), s.float(), fk32._consts(),
+                      fk32.plan)
     assert got[0].dtype == torch.float32
     assert _max_diff([g.double() for g in got], _outputs(fk.to(torch.float64)(q, s))[::-1]) < 1e-5
 
@@ -167,3 +172,11 @@ def test_compiled_layer_matches_eager_values_and_gradients(small_model):
         grads.append(torch.autograd.grad(loss, (qg, sg)))
     for g_eager, g_compiled in zip(*grads):
         assert torch.allclose(g_compiled, g_eager, atol=1e-10, rtol=0), float((g_compiled - g_eager).abs().max())
+
+    compiled.to(torch.float32)
+    q32 = torch.tensor(random_poses(eager, 9, rng), dtype=torch.float32)
+    with torch.no_grad():
+        got = _outputs(compiled(q32))
+        ref = _outputs(eager(q32.double()))
+    assert got[0].dtype == torch.float32
+    assert _max_diff([g.double() for g in got], ref) < 1e-5
