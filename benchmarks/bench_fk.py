@@ -1,15 +1,18 @@
 """FK throughput of the torch layer against OpenSim's and nimblephysics' per-frame FK, all on Rajagopal2015.
 
-Protocol (every figure is the median of ``--repeats`` timed runs after warm-up; each run times enough calls
-for about 2,000 frames; the 1-minute load average is recorded with every row, since other jobs share the
-machine):
+Protocol (every figure is the median of ``--repeats`` timed runs of about 0.3 s each, after 1 s of warm-up
+calls; the 1-minute load average is recorded with every row, since other jobs share the machine; glibc's
+allocator is told to keep freed memory, ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_``, unless
+``--default-malloc``: with the defaults, page faults made the same code 2x slower or not depending on heap
+history):
 
 - torch layer, eager (batched path) and compiled (``OsimFK.compile()``, the unrolled per-frame program; its
   one-off compile time is reported): batch 1, 64, 4096; float32 and float64; torch threads 1 and the machine's
   default; ``forward`` under ``torch.no_grad()`` (inference: the like-for-like comparison with the per-frame
   FKs below) and forward + backward of ``markers.sum() + joint_centers.sum() + body_transforms.sum()`` with
   respect to ``q`` (training). Calls that need gradients always run the batched path, so the compiled layer
-  has no rows of its own for them. ``--scaled`` adds rows with per-body scale factors ``s`` at batch 4096.
+  has no rows of its own for them. ``--scaled`` adds rows with per-body scale factors ``s`` at batch 4096
+  (first thread count only).
 - ``--baseline REV``: the same eager rows for the layer as it was at git revision REV (``git archive`` into a
   temporary directory, timed in a subprocess right after the current layer, same threads).
 - ``--compile-batched``: ``torch.compile`` of the batched layer (float32, batch 4096, 1 thread), for comparison.
@@ -52,17 +55,22 @@ MODEL = ROOT / "tests" / "data" / "models" / "Rajagopal2015.osim"
 BATCHES = (1, 64, 4096)
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 NO_GRAD, TRAIN = "no-grad forward", "forward+backward"
+MALLOC_ENV = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def _load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-def median_seconds(fn, frames: int, repeats: int, warmup: int = 2) -> float:
-    """Median over ``repeats`` runs of the seconds per call of ``fn`` (each run: enough calls for ~2000 frames)."""
-    calls = max(1, 2000 // frames)
-    for _ in range(warmup):
+def median_seconds(fn, repeats: int, run_seconds: float = 0.3, warmup_seconds: float = 1.0) -> float:
+    """Median over ``repeats`` runs of the seconds per call of ``fn``; each run makes enough calls to last about
+    ``run_seconds``, after ``warmup_seconds`` of warm-up calls (the compiled program takes ~100 calls to reach
+    its steady speed)."""
+    t0, warm = time.perf_counter(), 0
+    while warm < 3 or time.perf_counter() - t0 < warmup_seconds:
         fn()
+        warm += 1
+    calls = max(1, int(run_seconds / ((time.perf_counter() - t0) / warm)))
     runs = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -114,7 +122,7 @@ def layer_rows(label: str, threads: int, repeats: int, compiled: bool = False, s
                 q = torch.tensor(random_poses(fk, batch, rng), dtype=dtype)
                 for s in ([None] + ([torch.tensor(rng.uniform(0.8, 1.2, (batch, fk.n_bodies, 3)), dtype=dtype)]
                                      if scaled and batch == max(batches) else [])):
-                    sec = median_seconds(_step(fk, q, s, mode), batch, repeats)
+                    sec = median_seconds(_step(fk, q, s, mode), repeats)
                     rows.append({"impl": label, "threads": threads, "dtype": dname, "batch": batch, "mode": mode,
                                  "scaled": s is not None, "seconds_per_call": sec, "frames_per_s": batch / sec,
                                  "load_avg_1min": _load(), **extra})
@@ -134,7 +142,7 @@ def compile_batched_rows(threads: int, repeats: int) -> list[dict]:
         t0 = time.perf_counter()
         _step(wrapped, q, None, mode)()
         compile_s = time.perf_counter() - t0
-        sec = median_seconds(_step(wrapped, q, None, mode), 4096, repeats)
+        sec = median_seconds(_step(wrapped, q, None, mode), repeats)
         rows.append({"impl": "torch.compile(batched layer)", "threads": threads, "dtype": "float32", "batch": 4096,
                      "mode": mode, "scaled": False, "seconds_per_call": sec, "frames_per_s": 4096 / sec,
                      "load_avg_1min": _load(), "compile_seconds": compile_s})
@@ -171,7 +179,7 @@ def ceiling_rows(threads: int, repeats: int) -> list[dict]:
             for x in outs:
                 torch.empty_like(x).copy_(x)
 
-        sec = median_seconds(write, 4096, repeats)
+        sec = median_seconds(write, repeats)
         rows.append({"impl": "ceiling: write the outputs", "threads": threads, "dtype": dname, "batch": 4096,
                      "mode": NO_GRAD, "scaled": False, "seconds_per_call": sec, "frames_per_s": 4096 / sec,
                      "load_avg_1min": _load(), "output_megabytes": nbytes / 1e6})
@@ -260,7 +268,15 @@ def main(argv=None) -> int:
     parser.add_argument("--layer-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--import-root", help=argparse.SUPPRESS)
     parser.add_argument("--label", default="torch layer (eager)", help=argparse.SUPPRESS)
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="keep glibc's default allocator settings (timings then depend on heap history)")
     args = parser.parse_args(argv)
+    if not args.layer_only and not args.default_malloc and MALLOC_ENV[0] not in os.environ:
+        # glibc returns large freed blocks to the system and faults them in again on the next call; with the
+        # defaults the same code measured 8 or 19 ms per call depending on the heap's history. Keep freed
+        # memory instead (what a long-running process settles to), for every implementation alike.
+        env = dict(os.environ, **{k: "1000000000" for k in MALLOC_ENV})
+        os.execve(sys.executable, [sys.executable, str(Path(__file__).resolve()), *(argv or sys.argv[1:])], env)
     default_threads = torch.get_num_threads()
     threads = [int(t) or default_threads for t in args.threads.split(",")]
 
@@ -272,13 +288,14 @@ def main(argv=None) -> int:
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_start = _load()
     rows: list[dict] = []
-    for t in threads:
+    for i, t in enumerate(threads):
         print(f"threads {t}", flush=True)
-        rows += layer_rows("torch layer (eager)", t, args.repeats, scaled=args.scaled)
+        scaled = args.scaled and i == 0  # scaled rows for the first thread count only
+        rows += layer_rows("torch layer (eager)", t, args.repeats, scaled=scaled)
         if args.baseline:
             rows += baseline_rows(args.baseline, t, args.repeats)
         if not args.no_compile:
-            rows += layer_rows("torch layer (compiled)", t, args.repeats, compiled=True, scaled=args.scaled)
+            rows += layer_rows("torch layer (compiled)", t, args.repeats, compiled=True, scaled=scaled)
         rows += ceiling_rows(t, args.repeats)
     if args.compile_batched:
         rows += compile_batched_rows(1, args.repeats)
@@ -301,6 +318,7 @@ def main(argv=None) -> int:
                     "default_torch_threads": default_threads, "torch": torch.__version__,
                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
         "baseline_revision": args.baseline,
+        "malloc_env": {k: os.environ.get(k) for k in MALLOC_ENV},
         "load_avg_1min": {"start": load_start, "end": _load()},
         "rows": rows,
     }

@@ -211,10 +211,11 @@ class OsimFK(nn.Module):
         compiling the program's backward takes minutes and can exceed what the C++ compiler handles (GCC 12
         fails with an internal error on the full-body model), so calls that need gradients run the batched
         path. Compilation happens on the first call of each variant (unscaled / scaled, dtype, device) and
-        takes about a minute for a full-body model (a C++ compiler is needed on CPU); ``dynamic=True`` lets one
-        compilation serve every batch size. The program is built from the layer's constants at its first
-        call: later in-place changes to the buffers are not seen by it. Keyword arguments go to
-        ``torch.compile``. Returns the layer itself.
+        takes one to three minutes for a full-body model (a C++ compiler is needed on CPU); ``dynamic=True`` lets
+        one compilation serve every batch size. On CPU, unless ``mode``, ``options`` or ``backend`` are given,
+        inductor's C++ wrapper is used (``options={"cpp_wrapper": True}``). The program is built from the
+        layer's constants at its first call: later in-place changes to the buffers are not seen by it. Keyword
+        arguments go to ``torch.compile``. Returns the layer itself.
         """
         self._compile_kwargs = dict(dynamic=dynamic, **kwargs)
         self._programs = {}
@@ -231,9 +232,13 @@ class OsimFK(nn.Module):
             # float32: spline lookups inside the program (fastest); float64: done by the batched code first (the
             # float64 program with them is more than GCC 12 handles).
             lookups = self.default_values.dtype == torch.float32
+            kwargs = dict(self._compile_kwargs)
+            if key[2].type == "cpu" and not {"mode", "options", "backend"} & set(kwargs):
+                # Inductor's C++ wrapper: its default Python wrapper spends ~2 ms per call on the program's
+                # hundreds of output rows.
+                kwargs["options"] = {"cpp_wrapper": True}
             self._programs[key] = tuple(
-                torch.compile(part, **self._compile_kwargs)
-                for part in unrolled.build_program(self.plan, scaled, lookups=lookups)
+                torch.compile(part, **kwargs) for part in unrolled.build_program(self.plan, scaled, lookups=lookups)
             )
         return self._programs[key]
 
