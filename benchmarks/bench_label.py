@@ -79,8 +79,9 @@ def busy(n: int) -> int:
 
 
 def control_speedup(workers: int, repeats: int) -> dict:
-    """Wall time of 6 equal CPU-bound tasks with 1 and ``workers`` processes: what the machine allows right now."""
-    tasks = [Task(f"busy{k}", busy, (10_000_000,)) for k in range(6)]
+    """Wall time of 6 equal CPU-bound tasks (about 2 s each) with 1 and ``workers`` processes: what the machine
+    allows right now, worker start-up included (spawned workers import this module, hence OpenSim and torch)."""
+    tasks = [Task(f"busy{k}", busy, (40_000_000,)) for k in range(6)]
     times = {}
     for w in (1, workers):
         times[w] = statistics.median(run_tasks(tasks, workers=w, progress=False).seconds for _ in range(repeats))
