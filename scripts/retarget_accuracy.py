@@ -21,28 +21,11 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "motion"))  # the arm raise of the round-trip test
 
 COORDINATES = ("hip_flexion", "hip_adduction", "hip_rotation", "knee_angle", "ankle_angle", "arm_flex", "arm_add",
                "elbow_flex", "pro_sup")
 TRUNK = ("pelvis_tilt", "pelvis_list", "pelvis_rotation", "lumbar_extension", "lumbar_bending", "lumbar_rotation")
-
-
-def arm_raise(path: Path, duration: float = 2.0, rate: float = 25.0):
-    from biopose_opensim.io import write_coordinates_mot
-    from biopose_opensim.motion import read_motion, static_motion
-    from biopose_opensim.paths import default_model_path
-
-    base = static_motion(default_model_path(), "zero", duration=duration, rate=rate)
-    t = base.times
-    up = np.sin(np.pi * t / t[-1]) ** 2
-    q = base.q.copy()
-    for side, amp in (("r", 1.0), ("l", 0.8)):
-        q[:, base.coordinate_names.index(f"arm_flex_{side}")] = np.radians(90 * amp) * up
-        q[:, base.coordinate_names.index(f"elbow_flex_{side}")] = np.radians(70 * amp) * np.sin(np.pi * t / t[-1])
-        q[:, base.coordinate_names.index(f"arm_add_{side}")] = np.radians(-10) * up
-        q[:, base.coordinate_names.index(f"pro_sup_{side}")] = np.radians(40) * up
-    write_coordinates_mot(path, t, q, base.coordinate_names, base.rotational, name="arm_raise")
-    return read_motion(path, default_model_path())
 
 
 def main(argv=None) -> int:
@@ -57,6 +40,7 @@ def main(argv=None) -> int:
     from biopose_opensim.markers.sets import load_marker_set
     from biopose_opensim.motion import model_coordinates, read_motion, write_synthetic_trials
     from biopose_opensim.paths import MARKER_SETS_DIR, default_model_path
+    from test_retarget_label import arm_raise_motion
 
     model = default_model_path()
     coords = model_coordinates(model)
@@ -67,7 +51,7 @@ def main(argv=None) -> int:
     data = ROOT / "tests" / "data" / "motions"
     args.out.mkdir(parents=True, exist_ok=True)
     motions = [read_motion(data / "normal.mot", model, "gait2392"), read_motion(data / "crouch2.mot", model, "gait2392"),
-               arm_raise(args.out / "arm_raise.mot")]
+               arm_raise_motion(args.out / "arm_raise.mot")]
     shapes = {"default": AnnyShape(),  # 1.63 m
               "adult_male": AnnyShape(gender=0.0, age=0.667, muscle=0.6, weight=0.6, height=0.4),  # 1.82 m
               "adult_female": AnnyShape(gender=1.0, age=0.8, muscle=0.4, weight=0.7, height=0.3)}

@@ -11,6 +11,17 @@ from biopose_opensim.osim import import_opensim
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
+# The models of the parity tests: name -> (model path relative to the project, marker set to add or None).
+PARITY_MODELS = {
+    "RajagopalLaiUhlrich2023": ("osim_models/RajagopalLaiUhlrich2023.osim", None),
+    "Rajagopal2016": ("tests/data/models/Rajagopal2016.osim", None),
+    "Rajagopal2015": ("tests/data/models/Rajagopal2015.osim", None),
+    "gait2392": (
+        "tests/data/gait2392_tutorial/gait2392_simbody.osim",
+        "tests/data/gait2392_tutorial/gait2392_Scale_MarkerSet.xml",
+    ),
+}
+
 
 @dataclass
 class OpenSimPoses:

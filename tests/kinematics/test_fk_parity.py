@@ -14,21 +14,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from opensim_reference import PROJECT_DIR, load_opensim_model, opensim_poses
+from opensim_reference import PARITY_MODELS, PROJECT_DIR, load_opensim_model, opensim_poses
 from synthetic_model import build_synthetic_model
 
 from biopose_opensim.kinematics import OsimFK, random_poses
 
 N_POSES = 200
-MODELS = {
-    "RajagopalLaiUhlrich2023": ("osim_models/RajagopalLaiUhlrich2023.osim", None),
-    "Rajagopal2016": ("tests/data/models/Rajagopal2016.osim", None),
-    "Rajagopal2015": ("tests/data/models/Rajagopal2015.osim", None),
-    "gait2392": (
-        "tests/data/gait2392_tutorial/gait2392_simbody.osim",
-        "tests/data/gait2392_tutorial/gait2392_Scale_MarkerSet.xml",
-    ),
-}
+MODELS = PARITY_MODELS
 
 
 @pytest.fixture(scope="module")
