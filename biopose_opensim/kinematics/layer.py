@@ -29,7 +29,7 @@ from torch import nn
 
 from ..errors import MarkerMismatchError
 from . import fk as fkmath
-from . import unrolled
+from . import native, unrolled
 from .landmarks import BONY_LANDMARKS
 from .tree import ROTATIONAL, ModelTree, load_model_tree
 
@@ -210,10 +210,13 @@ class OsimFK(nn.Module):
         Only calls that need no gradient use it (``torch.no_grad()``, or inputs that do not require grad):
         compiling the program's backward takes minutes and can exceed what the C++ compiler handles (GCC 12
         fails with an internal error on the full-body model), so calls that need gradients run the batched
-        path. Compilation happens on the first call of each variant (unscaled / scaled, dtype, device) and
-        takes one to three minutes for a full-body model (a C++ compiler is needed on CPU); ``dynamic=True`` lets
-        one compilation serve every batch size. On CPU, unless ``mode``, ``options`` or ``backend`` are given,
-        inductor's C++ wrapper is used (``options={"cpp_wrapper": True}``). The program is built from the
+        path. Compilation happens on the first call of each variant (unscaled / scaled, dtype, device); a C++
+        compiler is needed on CPU. On CPU (float32 / float64), unless ``mode``, ``options`` or ``backend`` are
+        given, the program is written as one C++ kernel (:mod:`.native`: about 20 s to compile for a full-body
+        model, any batch size, OpenMP threads as ``torch.get_num_threads()``); otherwise, or if that kernel
+        cannot be built, ``torch.compile`` compiles the program (one to three minutes; ``dynamic=True`` lets one
+        compilation serve every batch size; on CPU inductor's C++ wrapper, ``options={"cpp_wrapper": True}``,
+        unless ``mode``, ``options`` or ``backend`` are given). The program is built from the
         layer's constants at its first call: later in-place changes to the buffers are not seen by it. Keyword
         arguments go to ``torch.compile``. Returns the layer itself.
         """
@@ -229,11 +232,17 @@ class OsimFK(nn.Module):
     def _program(self, scaled: bool):
         key = (scaled, self.default_values.dtype, self.default_values.device)
         if key not in self._programs:
-            # float32: spline lookups inside the program (fastest); float64: done by the batched code first (the
-            # float64 program with them is more than GCC 12 handles).
-            lookups = self.default_values.dtype == torch.float32
             kwargs = dict(self._compile_kwargs)
-            if key[2].type == "cpu" and not {"mode", "options", "backend"} & set(kwargs):
+            default_backend = not {"mode", "options", "backend"} & set(kwargs)
+            if key[2].type == "cpu" and default_backend and key[1] in native.DTYPES:
+                program = self._native_program(scaled, key[1])
+                if program is not None:
+                    self._programs[key] = program
+                    return program
+            # float32: spline lookups inside the program (fastest); float64: done by the batched code first (the
+            # float64 program with them is more than GCC 12 handles as inductor writes it).
+            lookups = self.default_values.dtype == torch.float32
+            if key[2].type == "cpu" and default_backend:
                 # Inductor's C++ wrapper: its default Python wrapper spends ~2 ms per call on the program's
                 # hundreds of output rows.
                 kwargs["options"] = {"cpp_wrapper": True}
@@ -241,6 +250,19 @@ class OsimFK(nn.Module):
                 torch.compile(part, **kwargs) for part in unrolled.build_program(self.plan, scaled, lookups=lookups)
             )
         return self._programs[key]
+
+    def _native_program(self, scaled: bool, dtype: torch.dtype):
+        """The program as one C++ kernel (:mod:`.native`), spline lookups included; ``None`` if it cannot be
+        built (then ``torch.compile`` is used)."""
+        try:
+            graphs = unrolled.build_program(self.plan, scaled, lookups=True)
+            return native.NativeProgram(graphs, dtype, self.n_coordinates, 3 * self.n_bodies if scaled else 0)
+        except Exception as exc:  # noqa: BLE001  (an operation the emitter lacks, a failing C++ compiler)
+            if not isinstance(exc, native.UnsupportedProgram) and not _is_compile_failure(exc):
+                raise
+            log.warning("the FK kernel of %s could not be built (%s); using torch.compile",
+                        self.tree.path.name, str(exc).splitlines()[0][:200])
+            return None
 
     def extra_repr(self) -> str:
         return (

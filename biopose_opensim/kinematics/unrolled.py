@@ -283,7 +283,8 @@ def run_program(
     """Call a (compiled) program on batch-first inputs; the outputs of :func:`.fk.forward_kinematics`.
 
     Args:
-        program: ``build_program(plan, scaled=s is not None, lookups)``, usually each half compiled.
+        program: ``build_program(plan, scaled=s is not None, lookups)``, usually each half compiled, or that
+            program as one kernel (:class:`.native.NativeProgram`).
         q: (..., n_independent); s: (..., n_bodies, 3) or ``None``; same leading shape.
         c: the plan's tensors (for the axis values, computed by the batched code).
 
@@ -292,15 +293,18 @@ def run_program(
         storage, as the batched path returns them.
     """
     lead = q.shape[:-1]
-    s_rows = None if s is None else s.reshape(-1, *s.shape[-2:]).permute(1, 2, 0).contiguous()
-    first, second = program
-    q_rows = q.reshape(-1, q.shape[-1]).t()
-    if _takes_coordinates(first):
-        inputs = q_rows.contiguous()
+    if getattr(program, "batch_first", False):  # one C++ kernel (:class:`.native.NativeProgram`)
+        t_rows, p_rows = program(q.reshape(-1, q.shape[-1]), None if s is None else s.reshape(-1, 3 * s.shape[-2]))
     else:
-        inputs = fkmath.axis_values(q_rows, s_rows, c, plan)
-    extra = () if s_rows is None else (s_rows,)
-    t_rows, p_rows = second(first(inputs, *extra), *extra)
+        s_rows = None if s is None else s.reshape(-1, *s.shape[-2:]).permute(1, 2, 0).contiguous()
+        first, second = program
+        q_rows = q.reshape(-1, q.shape[-1]).t()
+        if _takes_coordinates(first):
+            inputs = q_rows.contiguous()
+        else:
+            inputs = fkmath.axis_values(q_rows, s_rows, c, plan)
+        extra = () if s_rows is None else (s_rows,)
+        t_rows, p_rows = second(first(inputs, *extra), *extra)
     n = t_rows.shape[-1]
     transforms = t_rows.view(plan.n_bodies, 4, 4, n)
     markers, centres = p_rows.view(plan.n_points, 3, n).split([plan.n_markers, plan.n_points - plan.n_markers])
