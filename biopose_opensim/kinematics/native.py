@@ -3,10 +3,13 @@
 ``torch.compile`` turns the program's two graphs into hundreds of separate loops over the batch (one per stacked
 output row, a few dozen for the world transforms), each streaming its operands through memory, and its C++
 wrapper spends most of a millisecond per call making a tensor for every output row. The kernel written here
-runs the whole program, both graphs, for ``Vectorized::size()`` frames at a time (8 float32 / 4 float64 lanes
-with AVX2), keeping every intermediate value in registers or L1, and stores each output row once; blocks of
-frames are shared among OpenMP threads. The arithmetic is the program's, operation for operation, with ATen's
-vector types (``at::vec``; sine and cosine by SLEEF, as inductor's kernels do).
+runs the whole program, both graphs, on ``Vectorized::size()`` frames at a time (8 float32 / 4 float64 lanes
+with AVX2), intermediate values in registers or on the stack. Frames go in tiles (64 float32 / 32 float64):
+a tile's inputs are transposed into rows, its output rows are written into a thread-local buffer and then copied
+out whole (each row of the outputs gets whole cache lines at a time), and the output rows are padded apart so
+that they are not a multiple of 1 KiB apart (with N = 4096 they would otherwise share cache sets). Tiles are
+shared among OpenMP threads (``torch.get_num_threads()``). The arithmetic is the program's, operation for
+operation, with ATen's vector types (``at::vec``; sine and cosine by SLEEF, as inductor's kernels do).
 
 Layout: inputs batch-first, as the layer gets them, ``q`` (N, n_coordinates) and ``s`` (N, n_bodies * 3)
 (transposed a tile at a time inside the kernel); outputs batch-last, as :func:`.unrolled.run_program` returns
@@ -50,15 +53,17 @@ class _Emitter:
         self.ctype = ctype
         self.lines: list[str] = []
         self.names: dict[fx.Node, str] = {}
-        self.consts: dict[float, str] = {}
+        self.consts: dict[float | str, str] = {}
         self.count = 0
 
     def const(self, value: float) -> str:
         key = float(value)
-        if key not in self.consts or (math.isnan(key)):
+        if math.isnan(key):
+            key = "nan"  # NaN != NaN: one name for all of them
+        if key not in self.consts:
             name = f"c{len(self.consts)}"
             self.consts[key] = name
-            self.lines.append(f"const V {name}({_literal(key, self.ctype)});")
+            self.lines.append(f"const V {name}({_literal(float(value), self.ctype)});")
         return self.consts[key]
 
     def arg(self, a) -> str:
@@ -74,9 +79,9 @@ class _Emitter:
         self.lines.append(f"const V {name} = {expr};")
         self.names[node] = name
 
-    def emit_graph(self, gm: fx.GraphModule, inputs: dict[str, str]):
-        """Emit the nodes of ``gm``; ``inputs`` maps a placeholder name to the C++ row-loader prefix. Returns
-        the output node's argument with nodes replaced by C++ names (constants by ``float``)."""
+    def emit_graph(self, gm: fx.GraphModule, inputs: dict):
+        """Emit the nodes of ``gm``; ``inputs`` maps a placeholder name to a function of a row index giving the
+        C++ name of that row. Returns the output node's argument with nodes replaced by their C++ names."""
         placeholders: dict[fx.Node, str] = {}
         for node in gm.graph.nodes:
             if node.op == "placeholder":
