@@ -203,9 +203,9 @@ class OsimFK(nn.Module):
 
     # ------------------------------------------------------------------------------------------------------
     def compile(self, dynamic: bool | None = True, **kwargs) -> "OsimFK":
-        """Run inference as the model's unrolled per-frame program (:mod:`.unrolled`) compiled by
-        ``torch.compile``: the same results (float64: within 1e-12 m of the batched path), several times the
-        throughput at large batches.
+        """Run inference as the model's unrolled per-frame program (:mod:`.unrolled`), compiled (one C++ kernel
+        on CPU, ``torch.compile`` elsewhere): the same results (float64: within 1e-12 m of the batched path),
+        several times the throughput at large batches.
 
         Only calls that need no gradient use it (``torch.no_grad()``, or inputs that do not require grad):
         compiling the program's backward takes minutes and can exceed what the C++ compiler handles (GCC 12
