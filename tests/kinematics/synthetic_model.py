@@ -16,7 +16,7 @@ import numpy as np
 from biopose_opensim.osim import import_opensim
 
 
-def _spline(osim, x, y):
+def simm_spline(osim, x, y):
     f = osim.SimmSpline()
     for a, b in zip(x, y):
         f.addPoint(float(a), float(b))
@@ -27,6 +27,19 @@ def _owned_by_opensim(obj):
     """Hand a Python-created object to an OpenSim setter that takes ownership of the pointer."""
     obj.thisown = False
     return obj
+
+
+def add_coupler(osim, model, name: str, independent: str, dependent: str, function, scale_factor: float):
+    """Add ``dependent = scale_factor * function(independent)`` to ``model`` (the constraint owns ``function``)."""
+    coupler = osim.CoordinateCouplerConstraint()
+    coupler.setName(name)
+    ind = osim.ArrayStr()
+    ind.append(independent)
+    coupler.setIndependentCoordinateNames(ind)
+    coupler.setDependentCoordinateName(dependent)
+    coupler.setFunction(_owned_by_opensim(function))
+    osim.PropertyHelper.setValueDouble(scale_factor, coupler.updPropertyByName("scale_factor"))
+    model.addConstraint(coupler)
 
 
 def _axis(osim, st, i, coords, axis, function):
@@ -71,14 +84,14 @@ def build_synthetic_model(path: str | Path, natural_cubic_spline: bool = False) 
         pl.addPoint(x, y)
     poly = osim.PolynomialFunction(osim.Vector([0.05, -0.2, 0.3, 0.01]))
     mult = osim.MultiplierFunction()
-    mult.setFunction(_owned_by_opensim(_spline(osim, np.linspace(-1, 1, 6), [0.1, -0.2, 0.05, 0.3, -0.1, 0.2])))
+    mult.setFunction(_owned_by_opensim(simm_spline(osim, np.linspace(-1, 1, 6), [0.1, -0.2, 0.05, 0.3, -0.1, 0.2])))
     mult.setScale(1.7)
     axis_oblique = np.array([0.3, 0.8, -0.52])
     axis_oblique /= np.linalg.norm(axis_oblique)
     _axis(osim, st8, 0, ["c8a"], (1, 0, 0), pl)
     _axis(osim, st8, 1, ["c8a"], (0, -1, 0), poly)
     _axis(osim, st8, 2, ["c8b"], tuple(axis_oblique), mult)
-    _axis(osim, st8, 3, ["c8b"], (0.6, 0.0, 0.8), _spline(osim, [-1, -0.3, 0.2, 0.9], [0.01, 0.03, -0.02, 0.04]))
+    _axis(osim, st8, 3, ["c8b"], (0.6, 0.0, 0.8), simm_spline(osim, [-1, -0.3, 0.2, 0.9], [0.01, 0.03, -0.02, 0.04]))
     _axis(osim, st8, 4, ["c8a"], (0, -1, 0), osim.LinearFunction(0.02, 0.05))
     _axis(osim, st8, 5, [], (0, 0, 1), osim.Constant(0.03))
     joints.append(osim.CustomJoint("custom8", b["b1"], v(0.1, 0, 0.1), v(0, 0, -0.3), b["b8"], v(0, 0.1, 0), v(0.1, 0, 0), st8))
@@ -87,7 +100,7 @@ def build_synthetic_model(path: str | Path, natural_cubic_spline: bool = False) 
     _axis(osim, st9, 0, ["c9"], (0, 0, 1), osim.LinearFunction(1.0, 0.0))
     _axis(osim, st9, 1, [], (1, 0, 0), osim.Constant(0.1))
     _axis(osim, st9, 2, [], (0, 1, 0), osim.Constant(0.0))
-    _axis(osim, st9, 3, ["c9"], tuple(axis_oblique), _spline(osim, [-1, 0, 0.5, 1.2, 2], [0.0, 0.02, 0.01, 0.05, 0.03]))
+    _axis(osim, st9, 3, ["c9"], tuple(axis_oblique), simm_spline(osim, [-1, 0, 0.5, 1.2, 2], [0.0, 0.02, 0.01, 0.05, 0.03]))
     _axis(osim, st9, 4, [], (0, 1, 0), osim.Constant(-0.2))
     _axis(osim, st9, 5, ["c9"], (0, 0, 1), osim.LinearFunction(1.0, 0.0))
     joints.append(osim.CustomJoint("custom9", b["b8"], v(0, -0.2, 0), v(0, 0, 0), b["b9"], v(0, 0.05, 0.01), v(0, 0, 0), st9))
@@ -101,15 +114,8 @@ def build_synthetic_model(path: str | Path, natural_cubic_spline: bool = False) 
             lo, hi = ranges.get(c.getName(), (-1.0, 1.0) if c.getMotionType() != 2 else (-0.3, 0.3))
             c.setRangeMin(lo)
             c.setRangeMax(hi)
-    coupler = osim.CoordinateCouplerConstraint()
-    coupler.setName("c9_from_c8b")
-    ind = osim.ArrayStr()
-    ind.append("c8b")
-    coupler.setIndependentCoordinateNames(ind)
-    coupler.setDependentCoordinateName("c9")
-    coupler.setFunction(_owned_by_opensim(_spline(osim, [-1, -0.4, 0.1, 0.6, 1.0], [-0.8, -0.1, 0.3, 0.9, 1.6])))
-    osim.PropertyHelper.setValueDouble(0.7, coupler.updPropertyByName("scale_factor"))
-    model.addConstraint(coupler)
+    add_coupler(osim, model, "c9_from_c8b", "c8b", "c9",
+                simm_spline(osim, [-1, -0.4, 0.1, 0.6, 1.0], [-0.8, -0.1, 0.3, 0.9, 1.6]), scale_factor=0.7)
 
     f1 = osim.PhysicalOffsetFrame("b2_off1", b["b2"], osim.Transform(osim.Rotation(0.4, v(0, 0, 1)), v(0.03, -0.1, 0.02)))
     b["b2"].addComponent(f1)

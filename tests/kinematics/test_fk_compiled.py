@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 import torch
 from opensim_reference import PROJECT_DIR
-from synthetic_model import build_synthetic_model
+from synthetic_model import add_coupler, build_synthetic_model, simm_spline
 
 from biopose_opensim.kinematics import OsimFK, random_poses
 from biopose_opensim.kinematics.unrolled import build_program, count_operations, run_program
@@ -42,13 +42,6 @@ def synthetic_path(tmp_path_factory):
     return build_synthetic_model(tmp_path_factory.mktemp("synthetic") / "synthetic.osim")
 
 
-def _spline(osim, x, y):
-    f = osim.SimmSpline()
-    for a, b in zip(x, y):
-        f.addPoint(float(a), float(b))
-    return f
-
-
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory):
     """ground -FreeJoint- b1 -CustomJoint(c2: spline rotation, spline translation)- b2 -PinJoint(c3)- b3, with
@@ -65,9 +58,9 @@ def small_model(tmp_path_factory):
     st = osim.SpatialTransform()
     for i, (coords, axis, f) in enumerate([
         (["c2"], (0, 0, 1), osim.LinearFunction(1.0, 0.0)),
-        (["c2"], (1, 0, 0), _spline(osim, [-1.0, 0.0, 0.5, 1.5], [0.1, 0.0, -0.2, 0.3])),
+        (["c2"], (1, 0, 0), simm_spline(osim, [-1.0, 0.0, 0.5, 1.5], [0.1, 0.0, -0.2, 0.3])),
         ([], (0, 1, 0), osim.Constant(0.2)),
-        (["c2"], (1, 0, 0), _spline(osim, [-1.0, 0.0, 0.5, 1.5], [0.0, 0.01, 0.03, 0.02])),
+        (["c2"], (1, 0, 0), simm_spline(osim, [-1.0, 0.0, 0.5, 1.5], [0.0, 0.01, 0.03, 0.02])),
         ([], (0, 1, 0), osim.Constant(-0.3)),
         ([], (0, 0, 1), osim.Constant(0.0)),
     ]):
@@ -89,17 +82,8 @@ def small_model(tmp_path_factory):
             c.setRangeMax(1.2 if c.getMotionType() != 2 else 0.3)
     custom.upd_coordinates(0).setName("c2")
     pin.upd_coordinates(0).setName("c3")
-    coupler = osim.CoordinateCouplerConstraint()
-    coupler.setName("c3_from_c2")
-    ind = osim.ArrayStr()
-    ind.append("c2")
-    coupler.setIndependentCoordinateNames(ind)
-    coupler.setDependentCoordinateName("c3")
-    spline = _spline(osim, [-1.0, 0.0, 1.0, 1.5], [-0.5, 0.1, 0.8, 0.9])
-    spline.thisown = False  # the constraint takes ownership
-    coupler.setFunction(spline)
-    osim.PropertyHelper.setValueDouble(0.7, coupler.updPropertyByName("scale_factor"))
-    model.addConstraint(coupler)
+    add_coupler(osim, model, "c3_from_c2", "c2", "c3", simm_spline(osim, [-1.0, 0.0, 1.0, 1.5], [-0.5, 0.1, 0.8, 0.9]),
+                scale_factor=0.7)
     offset = osim.PhysicalOffsetFrame("b2_offset", bodies["b2"],
                                       osim.Transform(osim.Rotation(0.5, v(0, 0, 1)), v(0.03, -0.1, 0.02)))
     bodies["b2"].addComponent(offset)
