@@ -1,22 +1,21 @@
 """Real kinematics as motion templates: ``.mot`` files mapped onto the model's coordinates, then varied.
 
-The shipped gait templates (``normal.mot``, ``crouch1-4.mot``, the gait2392 tutorial IK result) use gait2392
-coordinate names. :data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL` maps them explicitly onto
-the Rajagopal/LaiUhlrich coordinates: every name carries over unchanged except the knees, whose flexion is
-negative in gait2392 and positive in Rajagopal (``knee_angle_r = −knee_angle_r(gait2392)``). A file is read as
-gait2392 when its knee angles are mostly negative (impossible in the Rajagopal range 0…140°), otherwise its names
-are taken as the model's.
+Which convention a file is read in, and which of its columns are mapped, passed through, recomputed or ignored,
+follows one table of rules: ``docs/datasets.md``, "Motion files" (implemented by
+:func:`~biopose_opensim.osim.coordinate_maps.map_motion_columns`). In short: a file whose knee angles are mostly
+negative is read as gait2392 (:data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL`: names kept,
+``knee_angle_r = −knee_angle_r(gait2392)``), otherwise in the model's convention; in both, columns named like a
+model coordinate outside the gait2392 table (the arms of gait2392-family full-body models) are taken as they are,
+coupled coordinates (``knee_angle_*_beta``) follow their coupler, marker locations (``<marker>_tx``) and forces
+are ignored, and any other column is an error that lists exactly those columns.
 
-Columns that are not coordinates are ignored and listed: marker locations written by IK (``<marker>_tx``,
-``_ty``, ``_tz``) and force/torque columns. Any other column the model lacks is an error that lists it.
-Model coordinates a template lacks (the arms of gait2392, wrists, the coupled patellofemoral coordinates)
-are filled in: arms swing against the opposite hip, coupled coordinates follow their coupler, the rest stay
-at their defaults; :attr:`TemplateMapping.unmapped_model` lists them.
+Model coordinates a template lacks (the arms of gait2392, wrists) are filled in: arms swing against the
+opposite hip, coupled coordinates follow their coupler, the rest stay at their defaults;
+:attr:`TemplateMapping.unmapped_model` lists them.
 """
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from ..errors import CoordinateMismatchError, InputFileError
 from ..io import read_mot
-from ..osim.coordinate_maps import GAIT2392_TO_RAJAGOPAL
+from ..osim.coordinate_maps import GAIT2392_TO_RAJAGOPAL, guess_convention, map_motion_columns
 from .coordinates import CoordinateSpace
 from .draft import Draft
 from .motion import Motion, frame_times
@@ -36,11 +35,6 @@ log = logging.getLogger(__name__)
 #: gait2392 coordinate -> (model coordinate, sign): the table of :mod:`biopose_opensim.osim.coordinate_maps`.
 GAIT2392_TO_MODEL = GAIT2392_TO_RAJAGOPAL
 
-_NON_COORDINATE = re.compile(r"(^ground_(force|torque)_)|(_(force|torque)_[vp]?[xyz]$)|(^[a-z]_?(ground_)?force)",
-                             re.IGNORECASE)
-_TRANSLATION = re.compile(r"^(?P<stem>.+)_t[xyz]$")
-
-
 @dataclass(frozen=True)
 class TemplateMapping:
     """How a motion file's columns became model coordinates.
@@ -49,7 +43,8 @@ class TemplateMapping:
         source: the file.
         convention: ``"gait2392"`` or ``"model"``.
         mapped: (file column, model coordinate, sign) triples.
-        ignored: file columns that are not coordinates (marker locations, forces).
+        ignored: file columns not read: coupled coordinates (they follow their coupler), marker locations,
+            forces.
         unmapped_model: model coordinates the file does not give (filled in, see the module docstring).
     """
 
@@ -81,44 +76,36 @@ class Template:
     mapping: TemplateMapping
 
 
-def _is_gait2392(motion, space: CoordinateSpace) -> bool:
-    knees = [c for c in ("knee_angle_r", "knee_angle_l") if c in motion.column_labels]
-    if not knees:
-        return False
-    vals = np.concatenate([motion.column(c) for c in knees])
-    return bool(np.median(vals) < 0.0)
-
-
 def map_columns(path: Path, labels: tuple[str, ...], space: CoordinateSpace, gait2392: bool) -> TemplateMapping:
-    """Map ``labels`` of ``path`` onto ``space``; raise :class:`CoordinateMismatchError` for unknown columns."""
-    mapped, ignored, unknown = [], [], []
-    for col in labels:
-        if gait2392 and col in GAIT2392_TO_MODEL and GAIT2392_TO_MODEL[col][0] in space.names:
-            target, sign = GAIT2392_TO_MODEL[col]
-            mapped.append((col, target, sign))
-        elif not gait2392 and col in space.names:
-            mapped.append((col, col, 1.0))
-        elif _NON_COORDINATE.search(col):
-            ignored.append(col)
-        elif (m := _TRANSLATION.match(col)) and m.group("stem") not in {n.rsplit("_t", 1)[0] for n in space.names}:
-            ignored.append(col)  # a marker location reported by IK
-        else:
-            unknown.append(col)
-    if unknown:
+    """Map ``labels`` of ``path`` onto ``space`` by the rules of
+    :func:`~biopose_opensim.osim.coordinate_maps.map_motion_columns`.
+
+    Raises:
+        CoordinateMismatchError: columns that are neither model coordinates nor known non-coordinates (the
+            message lists exactly those), or no column mapped at all.
+    """
+    dependent = [n for n, d in zip(space.names, space.dependent) if d]
+    cols = map_motion_columns(labels, space.names, "gait2392" if gait2392 else "model", coupled=dependent)
+    if cols.unknown:
         raise CoordinateMismatchError(
-            f"{path}: {len(unknown)} column(s) do not match coordinates of {space.model_path.name}: "
-            f"{', '.join(unknown)}; the model's coordinates are {', '.join(space.names)}")
-    if not mapped:
+            f"{path}: {len(cols.unknown)} column(s) do not match coordinates of {space.model_path.name}: "
+            f"{', '.join(cols.unknown)} (read in the {cols.convention} convention; not marker locations "
+            f"<marker>_tx/_ty/_tz or forces either); the model's coordinates are {', '.join(space.names)}")
+    if not cols.mapped:
         raise CoordinateMismatchError(
             f"{path}: no column matches a coordinate of {space.model_path.name}; expected names such as "
             f"{', '.join(space.names[:8])}")
-    targets = {t for _, t, _ in mapped}
+    targets = {t for _, t, _ in cols.mapped}
     unmapped = tuple(n for n in space.names if n not in targets)
-    return TemplateMapping(path, "gait2392" if gait2392 else "model", tuple(mapped), tuple(ignored), unmapped)
+    return TemplateMapping(path, cols.convention, cols.mapped, cols.coupled + cols.ignored, unmapped)
 
 
 def load_template(path: str | Path, space: CoordinateSpace) -> Template:
     """Read a ``.mot``/``.sto`` and express it in ``space``'s coordinates (radians, metres).
+
+    Convention and columns follow the rules in ``docs/datasets.md`` ("Motion files"): gait2392 knees flipped,
+    model-named columns (full-body arms) unchanged, coupled coordinates from their coupler, marker locations and
+    forces ignored.
 
     Raises:
         InputFileError: unreadable file or fewer than two frames.
@@ -128,7 +115,8 @@ def load_template(path: str | Path, space: CoordinateSpace) -> Template:
     motion = read_mot(path)
     if motion.n_frames < 2:
         raise InputFileError(path, f"a motion template needs at least 2 frames, found {motion.n_frames}")
-    gait2392 = _is_gait2392(motion, space)
+    knees = {c: motion.column(c) for c in ("knee_angle_r", "knee_angle_l") if c in motion.column_labels}
+    gait2392 = guess_convention(knees) == "gait2392"
     mapping = map_columns(path, motion.column_labels, space, gait2392)
     q = space.neutral(motion.n_frames)
     given = np.zeros(space.size, dtype=bool)

@@ -6,7 +6,9 @@ default model's ``pelvis_ty = 0.94`` m, standing on the floor at y = 0).
 
 ``gait2392`` mapping: the OpenSim example motions (``tests/data/motions/*.mot``) use gait2392/2354 coordinate
 names, which the default Rajagopal-family model shares except for the knee sign
-(:data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL`).
+(:data:`~biopose_opensim.osim.coordinate_maps.GAIT2392_TO_RAJAGOPAL`). Which columns are mapped, passed through,
+recomputed or ignored follows the rules that motion templates follow too: the table in ``docs/datasets.md``
+("Motion files"), implemented by :func:`~biopose_opensim.osim.coordinate_maps.map_motion_columns`.
 """
 from __future__ import annotations
 
@@ -18,15 +20,23 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import CoordinateMismatchError
-from ..osim.coordinate_maps import COORDINATE_MAPS, GAIT2392_TO_RAJAGOPAL  # noqa: F401 (re-exported)
-from ..osim.model import coordinate_infos, joint_infos, load_model
+from ..osim.coordinate_maps import (  # noqa: F401 (COORDINATE_MAPS, GAIT2392_TO_RAJAGOPAL re-exported)
+    COORDINATE_MAPS,
+    GAIT2392_TO_RAJAGOPAL,
+    map_motion_columns,
+    resolve_map,
+)
+from ..osim.model import CoupledCoordinate, coordinate_infos, coupler_functions, joint_infos, load_model
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class ModelCoordinates:
-    """Coordinates of an OpenSim model: names (model order), defaults, rotational flags, ranges, locks."""
+    """Coordinates of an OpenSim model: names (model order), defaults, rotational flags, ranges, locks.
+
+    ``couplers``: the model's single-input coupled coordinates (``knee_angle_r_beta`` follows ``knee_angle_r``).
+    """
 
     names: tuple[str, ...]
     default: np.ndarray
@@ -35,6 +45,19 @@ class ModelCoordinates:
     range_max: np.ndarray
     locked: np.ndarray
     root_translations: tuple[str, ...]
+    couplers: tuple[CoupledCoordinate, ...] = ()
+
+    @property
+    def coupled(self) -> tuple[str, ...]:
+        """Names of the coordinates that follow a coupler."""
+        return tuple(cp.dependent for cp in self.couplers)
+
+    def apply_couplers(self, q: np.ndarray) -> np.ndarray:
+        """``q`` ``(..., N)`` (a copy) with the coupled coordinates recomputed from their independent ones."""
+        q = np.array(q, dtype=np.float64, copy=True)
+        for cp in self.couplers:
+            q[..., self.index(cp.dependent)] = cp(q[..., self.index(cp.independent)])
+        return q
 
     def index(self, name: str) -> int:
         try:
@@ -64,6 +87,7 @@ def model_coordinates(model) -> ModelCoordinates:
         range_min=np.array([c.range[0] for c in coords]), range_max=np.array([c.range[1] for c in coords]),
         locked=np.array([c.locked for c in coords], dtype=bool),
         root_translations=tuple(c.name for c in coords if c.motion_type == "translational" and c.joint in root_joints),
+        couplers=coupler_functions(model),
     )
 
 
@@ -106,39 +130,45 @@ def motion_from_columns(
     times: np.ndarray,
     values: np.ndarray,
     names: Sequence[str],
-    coordinate_map: Mapping[str, tuple[str, float]] | None = None,
+    coordinate_map: str | Mapping[str, tuple[str, float]] | None = None,
     name: str = "motion",
     source: str = "motion",
 ) -> CoordinateMotion:
-    """Place columns (radians/metres) into the model's coordinate order, mapping names and signs.
+    """Place columns ``values`` ``(T, K)`` (radians/metres) named ``names`` into the model's coordinate order.
 
-    Columns naming no model coordinate are ignored with a warning; model coordinates without a column keep
-    their default value.
+    Columns follow :func:`~biopose_opensim.osim.coordinate_maps.map_motion_columns` (the table in
+    ``docs/datasets.md``, "Motion files"): mapped with the map's sign, model-named columns unchanged, coupled
+    coordinates recomputed from their coupler, marker locations and forces ignored (logged). Model coordinates
+    without a column keep their default value.
 
     Raises:
-        CoordinateMismatchError: no column matches any model coordinate.
+        CoordinateMismatchError: columns that are neither model coordinates nor known non-coordinates (listed), or
+            no column matches any model coordinate.
     """
     times = np.asarray(times, dtype=np.float64).reshape(-1)
     values = np.asarray(values, dtype=np.float64)
-    cmap = dict(coordinate_map or {})
-    q = np.tile(coords.default, (times.shape[0], 1))
-    used, ignored = [], []
-    for j, col in enumerate(names):
-        target, sign = cmap.get(col, (col, 1.0))
-        if target in coords.names:
-            q[:, coords.names.index(target)] = sign * values[:, j]
-            used.append(target)
-        else:
-            ignored.append(col)
-    if not used:
+    cols = map_motion_columns(names, coords.names, coordinate_map, coupled=coords.coupled)
+    if cols.unknown:
+        raise CoordinateMismatchError(
+            f"{source}: {len(cols.unknown)} column(s) do not match coordinates of the model: "
+            f"{', '.join(cols.unknown)} (read in the {cols.convention} convention; not marker locations "
+            f"<marker>_tx/_ty/_tz or forces either); the model's coordinates are {', '.join(coords.names)}")
+    if not cols.mapped:
         raise CoordinateMismatchError(
             f"{source}: none of its columns ({', '.join(names)}) is a coordinate of the model "
             f"({', '.join(coords.names)})"
         )
-    if ignored:
-        log.warning("%s: %d column(s) are not model coordinates and are ignored: %s", source, len(ignored),
-                    ", ".join(ignored))
-    missing = [c for c in coords.names if c not in used]
+    q = np.tile(coords.default, (times.shape[0], 1))
+    index = {n: j for j, n in enumerate(names)}
+    for col, target, sign in cols.mapped:
+        q[:, coords.index(target)] = sign * values[:, index[col]]
+    q = coords.apply_couplers(q)
+    if cols.ignored or cols.coupled:
+        log.info("%s: %d column(s) not read: coupled coordinates (follow their coupler) %s; marker locations and "
+                 "forces %d", source, len(cols.ignored) + len(cols.coupled), ", ".join(cols.coupled) or "none",
+                 len(cols.ignored))
+    used = {t for _, t, _ in cols.mapped}
+    missing = [c for c in coords.names if c not in used and c not in coords.coupled]
     if missing:
         log.info("%s: %d model coordinate(s) not in the motion keep their defaults: %s", source, len(missing),
                  ", ".join(missing))
@@ -150,23 +180,26 @@ def read_motion(
 ) -> CoordinateMotion:
     """Read a ``.mot``/``.sto`` as a :class:`CoordinateMotion` of ``model`` (path or ``opensim.Model``).
 
+    Columns follow the rules of ``docs/datasets.md`` ("Motion files"); unlike motion templates the convention is
+    not guessed but given.
+
     Args:
-        coordinate_map: ``None`` (names as in the model), ``"gait2392"`` (:data:`GAIT2392_TO_RAJAGOPAL`), or a
+        coordinate_map: ``None`` or ``"model"`` (names as in the model), ``"gait2392"``
+            (:data:`GAIT2392_TO_RAJAGOPAL`; other model-named columns, e.g. full-body arms, unchanged), or a
             mapping source column -> (model coordinate, sign).
+
+    Raises:
+        CoordinateMismatchError: an unknown map name, or columns the rules cannot place (listed).
+        InputFileError: an unreadable file or model.
     """
     from ..io import read_coordinates
 
+    _, table = resolve_map(coordinate_map)
     coords = model_coordinates(model)
-    if isinstance(coordinate_map, str):
-        if coordinate_map not in COORDINATE_MAPS:
-            raise CoordinateMismatchError(
-                f"unknown coordinate map {coordinate_map!r}; known: {', '.join(COORDINATE_MAPS)}"
-            )
-        coordinate_map = COORDINATE_MAPS[coordinate_map]
     rotational = {}
     for n, r in zip(coords.names, coords.rotational):
         rotational[n] = bool(r)
-    for src, (dst, _) in (coordinate_map or {}).items():
+    for src, (dst, _) in table.items():
         if dst in coords.names:
             rotational[src] = bool(coords.rotational[coords.names.index(dst)])
     times, q, names = read_coordinates(path, rotational=rotational)

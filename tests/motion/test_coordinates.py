@@ -39,8 +39,15 @@ def test_static_poses(tmp_path):
 
 def test_motion_without_model_coordinates(tmp_path):
     bad = tmp_path / "bad.mot"
-    bad.write_text("bad\nversion=1\nnRows=2\nnColumns=2\ninDegrees=yes\nendheader\ntime\tfoo\n0\t1\n0.1\t2\n")
-    with pytest.raises(CoordinateMismatchError, match="none of its columns \\(foo\\) is a coordinate"):
+    bad.write_text("bad\nversion=1\nnRows=2\nnColumns=3\ninDegrees=yes\nendheader\ntime\tfoo\thip_flexion_r\n"
+                   "0\t1\t2\n0.1\t2\t3\n")
+    with pytest.raises(CoordinateMismatchError, match=r"bad\.mot: 1 column\(s\) do not match coordinates of the "
+                                                      r"model: foo \(read in the model convention"):
         read_motion(bad, default_model_path())
     with pytest.raises(CoordinateMismatchError, match="unknown coordinate map 'gait9'"):
         read_motion(bad, default_model_path(), "gait9")
+    markers_only = tmp_path / "markers.mot"
+    markers_only.write_text("m\nversion=1\nnRows=2\nnColumns=3\ninDegrees=yes\nendheader\ntime\tRASI_tx\tRASI_ty\n"
+                            "0\t1\t2\n0.1\t2\t3\n")
+    with pytest.raises(CoordinateMismatchError, match=r"none of its columns \(RASI_tx, RASI_ty\) is a coordinate"):
+        read_motion(markers_only, default_model_path())
