@@ -21,7 +21,8 @@ history):
 - OpenSim: per frame, ``Coordinate.setValue(state, v, False)`` for every coordinate (dependent ones from the
   couplers), ``realizePosition``, ``getLocationInGround`` of every marker.
 - nimblephysics: per frame, ``setPositions(q)`` and ``getMarkerWorldPositions`` of every marker, in the nimble
-  environment (``.venvs/nimble``, created on first use); median over ``--repeats`` worker runs.
+  environment (``.venvs/nimble``, made by ``python scripts/nimble_env.py create``); median over ``--repeats``
+  worker runs.
 
 Prints a table and writes ``benchmarks/results/bench_fk.json``. Usage::
 
@@ -220,14 +221,15 @@ def opensim_row(frames: int, repeats: int) -> dict:
 
 
 def nimble_row(frames: int, repeats: int) -> dict:
-    from biopose_opensim.kinematics.nimble_env import (
-        ensure_nimble_env,
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from nimble_env import (  # created by `python scripts/nimble_env.py create`
         nimble_coordinate_map,
         nimble_fk_timing,
         nimble_model_info,
+        require_nimble_env,
     )
 
-    python = ensure_nimble_env()
+    python = require_nimble_env()
     fk = OsimFK.from_osim(MODEL, dtype=torch.float64)
     info = nimble_model_info(MODEL, python=python)
     cmap = nimble_coordinate_map(fk.coordinate_names, info.dof_names)

@@ -1,7 +1,7 @@
 """Parity with nimblephysics 0.10.52.1, run in its own environment (``.venvs/nimble``, numpy < 2).
 
-The environment is created on first use (a one-off of about 1-2 minutes, see
-``biopose_opensim.kinematics.nimble_env``); nimble loads ``Rajagopal2015.osim`` with its own OpenSim parser and
+The environment is an install step, ``python scripts/nimble_env.py create`` (``.ci/run`` calls it after the main
+install); without it the test fails with a message naming that command. nimble loads ``Rajagopal2015.osim`` with its own OpenSim parser and
 computes marker world positions frame by frame. Coordinates are mapped by name
 (``nimble_coordinate_map``): nimble drops the patella bodies and the coupled ``knee_angle_*_beta`` coordinates,
 which are not layer inputs either. Tolerance: 1e-5 m on every marker at 60 random poses (locked coordinates
@@ -12,22 +12,26 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from helpers.nimble import load_nimble_env
 from opensim_reference import PROJECT_DIR
 
 from biopose_opensim.kinematics import OsimFK, random_poses
-from biopose_opensim.kinematics.nimble_env import (
-    ensure_nimble_env,
-    nimble_coordinate_map,
-    nimble_marker_positions,
-    nimble_model_info,
-)
+
+nimble_env = load_nimble_env()
+nimble_coordinate_map = nimble_env.nimble_coordinate_map
+nimble_marker_positions = nimble_env.nimble_marker_positions
+nimble_model_info = nimble_env.nimble_model_info
 
 MODEL = PROJECT_DIR / "tests" / "data" / "models" / "Rajagopal2015.osim"
 
 
 @pytest.fixture(scope="session")
 def nimble_python():
-    return ensure_nimble_env()
+    """The environment's python; a missing environment fails the test (it is an install step, never skipped)."""
+    try:
+        return nimble_env.require_nimble_env()
+    except nimble_env.NimbleEnvError as exc:
+        pytest.fail(str(exc), pytrace=False)
 
 
 def test_marker_parity_with_nimblephysics(nimble_python):
@@ -52,10 +56,13 @@ def test_marker_parity_with_nimblephysics(nimble_python):
 
 
 def test_coordinate_map_rejects_unknown_dofs():
-    from biopose_opensim.kinematics.nimble_env import NimbleEnvError
-
-    with pytest.raises(NimbleEnvError, match="extra_dof"):
+    with pytest.raises(nimble_env.NimbleEnvError, match="extra_dof"):
         nimble_coordinate_map(["a", "b"], ["b", "extra_dof"])
     m = nimble_coordinate_map(["a", "b", "c"], ["c", "a"])
     assert m.layer_index.tolist() == [2, 0] and m.dropped == ("b",)
     assert m.to_nimble(np.array([[1.0, 2.0, 3.0]])).tolist() == [[3.0, 1.0]]
+
+
+def test_missing_environment_names_the_install_command(tmp_path):
+    with pytest.raises(nimble_env.NimbleEnvError, match=r"python scripts/nimble_env\.py create"):
+        nimble_env.require_nimble_env(tmp_path / "absent")

@@ -1,8 +1,14 @@
 """nimblephysics in its own virtual environment, for FK parity checks and speed comparisons.
 
+An install step, not part of the package: ``python scripts/nimble_env.py create`` makes the environment (pip
+downloads nimblephysics and numpy < 2 into ``.venvs/nimble``; a few minutes, once). ``.ci/run`` calls it after
+the main install. At test and benchmark time nothing is installed: :func:`require_nimble_env` returns the
+environment's python or raises :class:`NimbleEnvError` naming that command. ``python scripts/nimble_env.py check``
+exits 0 when the environment works and 1 otherwise.
+
 nimblephysics 0.10.52.1 (the latest release) crashes on any numpy array argument under numpy 2, while the
 ``opensim`` 4.6 wheel needs numpy >= 2.1. The two therefore never share a process: nimblephysics lives in
-``.venvs/nimble`` (gitignored, created on first use by :func:`ensure_nimble_env`) with numpy < 2, and a
+``.venvs/nimble`` (gitignored, created by :func:`ensure_nimble_env`) with numpy < 2, and a
 worker script (``_nimble_worker.py``, run with that environment's python) exchanges arrays with this process
 through ``.npz`` files.
 
@@ -17,6 +23,7 @@ sorted by name).
 """
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -29,8 +36,9 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import BioposeError
-from ..paths import PROJECT_DIR
+from biopose_opensim.errors import BioposeError
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 log = logging.getLogger(__name__)
 
@@ -102,9 +110,28 @@ def ensure_nimble_env(env_dir: str | Path = NIMBLE_ENV_DIR, base_python: str | N
     return python
 
 
+#: The install command, named by every message about a missing environment.
+CREATE_COMMAND = "python scripts/nimble_env.py create"
+
+
+def require_nimble_env(env_dir: str | Path = NIMBLE_ENV_DIR) -> Path:
+    """Python of an existing, working nimblephysics environment; never installs anything.
+
+    Raises:
+        NimbleEnvError: the environment is missing or broken; the message names :data:`CREATE_COMMAND`.
+    """
+    python = nimble_python(env_dir)
+    if not _env_ok(python):
+        raise NimbleEnvError(
+            f"{env_dir}: no working nimblephysics environment (nimblephysics with numpy < 2); "
+            f"create it with `{CREATE_COMMAND}` (an install step that downloads packages with pip)"
+        )
+    return python
+
+
 def run_worker(args: Sequence[str], python: str | Path | None = None, timeout: float | None = 900) -> None:
     """Run the nimblephysics worker script with ``args`` in the nimblephysics environment."""
-    python = Path(python) if python is not None else ensure_nimble_env()
+    python = Path(python) if python is not None else require_nimble_env()
     cmd = [str(python), str(WORKER_SCRIPT), *args]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0:
@@ -197,3 +224,24 @@ def nimble_fk_timing(
             python=python,
         )
         return float(json.loads(out.read_text())["seconds_per_frame"])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``create``: make the environment if missing or broken (pip); ``check``: exit 0 if it works, else 1."""
+    parser = argparse.ArgumentParser(description="Create or check the nimblephysics environment (.venvs/nimble).")
+    parser.add_argument("action", choices=("create", "check"))
+    parser.add_argument("--env", type=Path, default=NIMBLE_ENV_DIR,
+                        help="environment folder (default: %(default)s, or $BIOPOSE_NIMBLE_ENV)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        python = ensure_nimble_env(args.env) if args.action == "create" else require_nimble_env(args.env)
+    except NimbleEnvError as exc:
+        log.error("%s", exc)
+        return 1
+    log.info("nimblephysics environment ready: %s", python)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
