@@ -1,12 +1,19 @@
 """Shared test fixtures: paths to the real OpenSim data shipped in ``tests/data``."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+TESTS_DIR = Path(__file__).resolve().parent
+DATA_DIR = TESTS_DIR / "data"
 PROJECT_DIR = DATA_DIR.parents[1]
+
+# Shared test helpers (``helpers`` package, ``synthetic_smpl``) are imported from ``tests/`` by every folder, so
+# ``tests/`` is on the path whatever pytest's import mode or collection order.
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
 
 
 @pytest.fixture(scope="session")

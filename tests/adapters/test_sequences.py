@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import walking_poses, write_amass
+from helpers.smpl_sequences import walking_poses, write_amass
 from scipy.spatial.transform import Rotation
 
 from biopose_opensim.adapters import read_amass, read_bedlam

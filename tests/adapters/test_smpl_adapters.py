@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 import pytest
-from conftest import walking_poses, write_amass
+from helpers.smpl_sequences import walking_poses, write_amass
 
 from biopose_opensim.adapters.__main__ import main
 from biopose_opensim.synth.dataset import Dataset
