@@ -3,7 +3,8 @@
 Examples::
 
     python -m biopose_opensim.adapters amass --out data/movi --smplh-dir ~/models BMLmovi/Subject_1_F_MoSh
-    python -m biopose_opensim.adapters bedlam --out data/bedlam --smplx-dir ~/models bedlam_gt/seq_000001
+    python -m biopose_opensim.adapters bedlam --out data/bedlam --smplx-dir ~/models --marker-set my_smplx.yaml \
+        bedlam_gt/seq_000001
     python -m biopose_opensim.adapters opencap --out data/opencap OpenCapData_0a1b...
 """
 from __future__ import annotations
@@ -36,7 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument(flag, dest="model_dir", required=True, type=Path,
                        help=f"folder with your licensed {what} model files")
         s.add_argument("--fps", type=float, default=60.0, help="subsample to at most this rate (default 60 Hz)")
-        s.add_argument("--marker-set", help=f"virtual-marker set (default: the D3KE set on {what} topology)")
+        if name == "amass":
+            s.add_argument("--marker-set", help="virtual-marker set: a name under marker_sets/ or a YAML path "
+                                                "(default: smpl_d3ke, the D3KE set on the SMPL-H topology)")
+        else:  # no virtual-marker set on the SMPL-X topology ships
+            s.add_argument("--marker-set", required=True,
+                           help="virtual-marker set on the SMPL-X topology (YAML path or a name under marker_sets/); "
+                                "required: no SMPL-X set ships")
     s = sub.add_parser("opencap", parents=[common], help="OpenCap session folders")
     s.add_argument("inputs", nargs="+", type=Path, help="session folders (holding MarkerData/)")
     s.add_argument("--static", help="name of the static trial (default: neutral)")

@@ -66,3 +66,19 @@ def test_alignment_faces_plus_x_with_y_up(tmp_path, heading):
     np.testing.assert_allclose(pelvis[0, [0, 2]], 0.0, atol=1e-12)
     # walking forward = +x in the aligned world
     assert pelvis[-1, 0] > pelvis[0, 0] + 0.1 and abs(pelvis[-1, 2]) < 1e-9
+
+
+def test_bedlam_cli_requires_a_marker_set(tmp_path, capsys):
+    """No SMPL-X virtual-marker set ships: the help says --marker-set is required and the command refuses
+    without it (argparse's usage error, exit 2) before anything is written."""
+    from biopose_opensim.adapters.__main__ import build_parser, main
+
+    bedlam = build_parser()._subparsers._group_actions[0].choices["bedlam"]
+    help_text = " ".join(bedlam.format_help().split())
+    assert "required: no SMPL-X set ships" in help_text and "default" not in help_text.split("--marker-set")[-1]
+    out = tmp_path / "ds"
+    with pytest.raises(SystemExit) as exc:
+        main(["bedlam", "--out", str(out), "--smplx-dir", str(tmp_path), str(tmp_path / "seq.npz")])
+    assert exc.value.code == 2
+    assert "the following arguments are required: --marker-set" in capsys.readouterr().err
+    assert not out.exists()
