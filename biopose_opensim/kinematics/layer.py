@@ -94,6 +94,10 @@ class OsimFK(nn.Module):
         self.landmark_names: tuple[str, ...] = tuple(n for n in BONY_LANDMARKS if n in self.marker_names)
         self._compile_kwargs: dict | None = None
         self._programs: dict = {}
+        #: Which path the last ``forward`` call ran: ``"native"`` (the compiled program as one C++ kernel),
+        #: ``"torch.compile"`` (the compiled program) or ``"batched"`` (the eager batched maths); ``None`` before
+        #: the first call. A compiled layer runs ``"batched"`` for calls that need gradients or when compiling failed.
+        self.last_path: str | None = None
 
     # ------------------------------------------------------------------------------------------------------
     @classmethod
@@ -197,8 +201,11 @@ class OsimFK(nn.Module):
                             self.tree.path.name, str(exc).splitlines()[0][:200])
                 self._programs[(s is not None, q.dtype, q.device)] = None
                 program = None
+            else:
+                self.last_path = "native" if isinstance(program, native.NativeProgram) else "torch.compile"
         if program is None:
             transforms, jc, markers = fkmath.forward_kinematics(q, s, self._consts(), self.plan)
+            self.last_path = "batched"
         return FKResult(body_transforms=transforms, joint_centers=jc, markers=markers)
 
     # ------------------------------------------------------------------------------------------------------
@@ -218,7 +225,7 @@ class OsimFK(nn.Module):
         compilation serve every batch size; on CPU inductor's C++ wrapper, ``options={"cpp_wrapper": True}``,
         unless ``mode``, ``options`` or ``backend`` are given). The program is built from the
         layer's constants at its first call: later in-place changes to the buffers are not seen by it. Keyword
-        arguments go to ``torch.compile``. Returns the layer itself.
+        arguments go to ``torch.compile``. Returns the layer itself; :attr:`last_path` says which path a call ran.
         """
         self._compile_kwargs = dict(dynamic=dynamic, **kwargs)
         self._programs = {}

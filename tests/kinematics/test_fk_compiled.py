@@ -10,7 +10,10 @@
   compiling stays quick (about a minute on a cold cache, seconds on a warm one): same markers, joint centres
   and transforms as eager within 1e-12 (float64) and 1e-5 m (float32, lookups inside the program), for two batch
   sizes (one compilation each, unscaled and scaled).
-  Calls that need gradients run the batched path: same gradients in q and s.
+  Each call's path is checked through ``OsimFK.last_path`` (the C++ kernel ran, not the batched fallback).
+  Calls that need gradients run the batched path: its gradients in q and s match central finite differences of
+  the compiled program (float64, step 1e-6) within 1e-7.
+- float32 results are compared with an independently loaded float64 layer (constants never rounded to float32).
 """
 from __future__ import annotations
 
@@ -124,19 +127,25 @@ def test_program_run_eagerly_equals_batched_path(name, synthetic_path, small_mod
         assert [g.shape for g in got] == [r.shape for r in ref[::-1]]
         err = _max_diff(got, ref[::-1])
         assert err < TOL64, f"{name} scaled={scale is not None} lookups={lookups}: max difference {err:.2e}"
-    # float32 inputs: the program computes in float32 like the float32 layer (tolerance 1e-5 m).
-    fk32 = fk.to(torch.float32)
+    # float32 inputs: the program computes in float32 like the float32 layer (tolerance 1e-5 m). The float32
+    # layer is loaded on its own, so the float64 reference keeps the file's constants unrounded.
+    fk32 = OsimFK.from_osim(path, dtype=torch.float32, marker_set=marker_set)
     got = run_program(build_program(fk32.plan, scaled=True, lookups=True), q.float(), s.float(), fk32._consts(),
                       fk32.plan)
-    assert got[0].dtype == torch.float32
-    assert _max_diff([g.double() for g in got], _outputs(fk.to(torch.float64)(q, s))[::-1]) < 1e-5
+    assert got[0].dtype == torch.float32 and fk.default_values.dtype == torch.float64
+    assert _max_diff([g.double() for g in got], _outputs(fk(q, s))[::-1]) < 1e-5
+
+
+def _frame_losses(layer, q, s, w) -> torch.Tensor:
+    """(..., N) per-frame weighted sums of all outputs: frame f's loss depends on frame f's inputs only."""
+    return sum((out * wi).flatten(-out.dim() + 1).sum(-1) for out, wi in zip(_outputs(layer(q, s)), w))
 
 
 def test_compiled_layer_matches_eager_values_and_gradients(small_model):
     eager = OsimFK.from_osim(small_model, dtype=torch.float64)
     assert eager.dependent_coordinate_names == ("c3",) and eager.n_bodies == 3
     compiled = OsimFK.from_osim(small_model, dtype=torch.float64, compile=True)
-    assert compiled.compiled and not eager.compiled
+    assert compiled.compiled and not eager.compiled and compiled.last_path is None
     rng = np.random.default_rng(12)
     for n in (7, 32):  # dynamic batch size: one compilation for both
         q = torch.tensor(random_poses(eager, n, rng))
@@ -144,23 +153,48 @@ def test_compiled_layer_matches_eager_values_and_gradients(small_model):
         with torch.no_grad():
             for scale in (None, s):
                 err = _max_diff(_outputs(compiled(q, scale)), _outputs(eager(q, scale)))
+                # the compiled program ran (the C++ kernel on CPU), not the batched fallback
+                assert compiled.last_path == "native", compiled.last_path
+                assert eager.last_path == "batched"
                 assert err < TOL64, f"batch {n}: compiled vs eager {err:.2e}"
 
-    q = torch.tensor(random_poses(eager, 5, rng))
-    s = torch.tensor(rng.uniform(0.8, 1.2, (5, eager.n_bodies, 3)))
+    # Gradients (calls that need them run the batched path) against central finite differences of the compiled
+    # program itself (a separate implementation: the C++ kernel), float64, step 1e-6: tolerance 1e-7 per entry.
+    n, eps = 5, 1e-6
+    q = torch.tensor(random_poses(eager, n, rng))
+    s = torch.tensor(rng.uniform(0.8, 1.2, (n, eager.n_bodies, 3)))
     w = [torch.tensor(rng.normal(size=t.shape)) for t in _outputs(eager(q, s))]
-    grads = []
-    for layer in (eager, compiled):
-        qg, sg = q.clone().requires_grad_(True), s.clone().requires_grad_(True)
-        loss = sum((out * wi).sum() for out, wi in zip(_outputs(layer(qg, sg)), w))
-        grads.append(torch.autograd.grad(loss, (qg, sg)))
-    for g_eager, g_compiled in zip(*grads):
-        assert torch.allclose(g_compiled, g_eager, atol=1e-10, rtol=0), float((g_compiled - g_eager).abs().max())
+    qg, sg = q.clone().requires_grad_(True), s.clone().requires_grad_(True)
+    grad_q, grad_s = torch.autograd.grad(_frame_losses(compiled, qg, sg, w).sum(), (qg, sg))
+    assert compiled.last_path == "batched"
+    x = torch.cat([q, s.flatten(1)], dim=1)  # (n, n_q + 3 * n_bodies) per-frame inputs
+    k = x.shape[1]
+    steps = torch.eye(k, dtype=x.dtype) * eps  # (k, k)
+    xp = x[None] + steps[:, None, :]  # (k, n, k): input j of every frame moved by +eps
+    xm = x[None] - steps[:, None, :]
+    w_rep = [wi.repeat(k, *([1] * (wi.dim() - 1))) for wi in w]  # the weights of each frame, k times
 
+    def losses(xx):  # (k, n, k) inputs -> (k, n) per-frame losses, one call of the compiled program
+        nq = q.shape[1]
+        flat = xx.reshape(k * n, k)
+        return _frame_losses(compiled, flat[:, :nq], flat[:, nq:].reshape(-1, eager.n_bodies, 3), w_rep).reshape(k, n)
+
+    with torch.no_grad():
+        fd = ((losses(xp) - losses(xm)) / (2 * eps)).T  # (n, k): d loss_f / d x[f, j]
+    assert compiled.last_path == "native"
+    auto = torch.cat([grad_q, grad_s.flatten(1)], dim=1)
+    err = float((auto - fd).abs().max())
+    print(f"\ngradients vs central differences of the compiled program: max |diff| {err:.2e} "
+          f"(max |grad| {float(auto.abs().max()):.2e})")
+    assert err < 1e-7
+    assert float(auto.abs().max()) > 1e-2  # a non-trivial gradient
+
+    # float32: the compiled layer converted in place, against the independently loaded float64 layer.
     compiled.to(torch.float32)
     q32 = torch.tensor(random_poses(eager, 9, rng), dtype=torch.float32)
     with torch.no_grad():
         got = _outputs(compiled(q32))
+        assert compiled.last_path == "native"
         ref = _outputs(eager(q32.double()))
     assert got[0].dtype == torch.float32
     assert _max_diff([g.double() for g in got], ref) < 1e-5
