@@ -5,6 +5,7 @@ The Dask back-end is exercised against a real ``LocalCluster`` in ``tests/labeli
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -27,6 +28,11 @@ def _divide(a: float, b: float) -> float:
 
 def _die(code: int) -> None:
     os._exit(code)  # the worker process ends abruptly, as in a crash inside native code
+
+
+def _sleep(seconds: float) -> float:
+    time.sleep(seconds)
+    return seconds
 
 
 def _unpicklable() -> object:
@@ -70,7 +76,18 @@ def test_process_pool_runs_in_other_processes_and_captures_failures():
     _check_mixed(result)
     pids = {result.by_key()[k].value[1] for k in "abc"}
     assert os.getpid() not in pids
-    assert all(o.seconds >= 0.0 for o in result.outcomes)
+
+
+def test_outcome_seconds_are_the_call_time_in_the_worker():
+    """``TaskOutcome.seconds`` times the call itself: a call that sleeps 0.3 s reports at least 0.3 s (a lower
+    bound time.sleep guarantees, not a speed check), and no outcome exceeds the batch's own time."""
+    for workers in (1, 2):
+        result = run_tasks([Task("sleep", _sleep, (0.3,)), Task("zero", _divide, (1.0, 0.0))], workers=workers,
+                           progress=False)
+        by_key = result.by_key()
+        assert by_key["sleep"].seconds >= 0.3
+        assert by_key["zero"].seconds > 0.0  # a failed call is timed too (0 only when it never returned)
+        assert all(o.seconds <= result.seconds for o in result.outcomes)
 
 
 def test_dead_worker_fails_only_its_own_task():
@@ -80,6 +97,7 @@ def test_dead_worker_fails_only_its_own_task():
     by_key = result.by_key()
     assert by_key["crash"].ok is False
     assert by_key["crash"].error.type == "WorkerDied"
+    assert by_key["crash"].seconds == 0.0  # it never returned
     assert "crash" in by_key["crash"].error.message
     assert [by_key[f"ok{i}"].value[0] for i in range(3)] == [0, 1, 4]
     assert result.n_failed == 1
