@@ -16,6 +16,12 @@ Back-ends:
 * ``scheduler="tcp://HOST:PORT"``, a ``distributed.Client`` or a ``distributed.LocalCluster``: Dask
   distributed. The cluster's workers must be able to import the task functions (install this package on
   them). A client or cluster passed in is left open; one created here is closed.
+
+Ctrl-C (SIGINT) is not a task failure: :class:`KeyboardInterrupt` stops the batch and propagates to the caller.
+Local worker processes ignore SIGINT outside OpenSim tools; on an interrupt the parent passes SIGINT on to them,
+queued tasks are cancelled, a task inside an OpenSim tool stops when the tool returns (see
+:func:`biopose_opensim.osim._run.deferred_interrupt`) and the others finish what they are writing, so no
+partial output is left. Dask tasks not yet finished are cancelled.
 """
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import logging
 import multiprocessing
 import os
 import pickle
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -243,8 +250,27 @@ def _worker_died(task: Task, exc: BaseException) -> TaskOutcome:
     return TaskOutcome(task.key, False, None, failure, 0.0)
 
 
+def _ignore_sigint() -> None:
+    """Worker-process initializer: Ctrl-C in the terminal reaches every process of the group; the parent decides
+    (see :func:`_interrupt_workers`), so a worker ignores SIGINT outside OpenSim tools."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _new_pool(n: int) -> cf.ProcessPoolExecutor:
-    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+    return cf.ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                  initializer=_ignore_sigint)
+
+
+def _interrupt_workers(pool: cf.ProcessPoolExecutor) -> None:
+    """Pass SIGINT on to the pool's worker processes (a task inside an OpenSim tool then stops when the tool
+    returns) and cancel the queued tasks."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            if proc.is_alive():
+                os.kill(proc.pid, signal.SIGINT)
+        except (OSError, ValueError):  # already gone
+            pass
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _run_pool(tasks: list[Task], n_workers: int, desc: str, progress: bool) -> dict[str, TaskOutcome]:
@@ -290,6 +316,9 @@ def _drain_pool(queue: list[Task], n_workers: int, out: dict[str, TaskOutcome], 
                             ", ".join(t.key for t in suspects))
                 return suspects
         return []
+    except KeyboardInterrupt:
+        _interrupt_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -298,6 +327,9 @@ def _run_isolated(task: Task) -> TaskOutcome:
     pool = _new_pool(1)
     try:
         return pool.submit(_run_task_checked, task).result()
+    except KeyboardInterrupt:
+        _interrupt_workers(pool)
+        raise
     except cf.process.BrokenProcessPool as exc:
         return _worker_died(task, exc)
     except Exception as exc:  # noqa: BLE001
@@ -340,15 +372,19 @@ def _run_dask(tasks: list[Task], scheduler: Any, desc: str, progress: bool):
         for task in tasks:
             fut = client.submit(_run_task_checked, task, key=f"{desc}-{task.key}-{id(task):x}", pure=False)
             futures[fut] = task
-        with _bar(len(tasks), desc, progress) as bar:
-            for fut in as_completed(futures):
-                task = futures[fut]
-                try:
-                    out[task.key] = fut.result()
-                except Exception as exc:  # noqa: BLE001 - KilledWorker, transport errors, ...
-                    out[task.key] = TaskOutcome(task.key, False, None, describe_exception(exc), 0.0)
-                bar.update(1)
-                fut.release()
+        try:
+            with _bar(len(tasks), desc, progress) as bar:
+                for fut in as_completed(futures):
+                    task = futures[fut]
+                    try:
+                        out[task.key] = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - KilledWorker, transport errors, ...
+                        out[task.key] = TaskOutcome(task.key, False, None, describe_exception(exc), 0.0)
+                    bar.update(1)
+                    fut.release()
+        except KeyboardInterrupt:
+            client.cancel([f for f in futures if not f.done()])
+            raise
         return out, n_workers, "dask"
     finally:
         if owned:

@@ -15,35 +15,38 @@ inputs or settings of a scaled subject changed, that subject fails with a reason
 existing results are never replaced silently.
 
 Failures: one failing subject or trial never stops the batch; it is listed with its reason, and
-:attr:`DatasetSummary.exit_code` is 1 when anything failed.
+:attr:`DatasetSummary.exit_code` is 1 when anything failed. A failed scaling or trial removes what it wrote
+(:mod:`.resume`). Invalid subject folders are listed on the console with their reasons.
+
+Ctrl-C (SIGINT) is not a failure: it stops the run (:class:`KeyboardInterrupt` propagates; no summary is
+written), the scalings and trials finished so far stay, the unfinished ones leave nothing, and the same command
+resumes.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import logging
 import math
-import pickle
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..atomic import atomic_write_bytes, atomic_write_text
+from ..atomic import atomic_write_text, check_output_dir
 from ..distributed import Task, TaskOutcome, default_workers, open_dask_client, run_tasks
 from ..errors import ConfigError
 from . import movi as _movi
 from .config import LabelConfig
 from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
 from .outputs import SubjectPaths
-from .subject import PreparedSubject, SubjectSpec, TrialResult, finish_subject, label_trial, prepare_subject
+from . import resume as _resume
+from .subject import PreparedSubject, SubjectSpec, TrialResult, finish_subject
 
 log = logging.getLogger(__name__)
 
 SUMMARY_FORMAT = "biopose_opensim.label.dataset/1"
-STATE_FILE = ".prepared.pkl"
+STATE_FILE = _resume.STATE_FILE
 MOVI_DIR = "_movi"
 #: length (s) of the stillest stretch of a MoVi capture written as its static trial
 MOVI_STATIC_SECONDS = 2.0
@@ -162,6 +165,7 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
         raise ConfigError(f"--layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     if layout == "auto":
         layout = detect_layout(root)
+    check_output_dir(out)
     out.mkdir(parents=True, exist_ok=True)
     client, owned = _open_client(scheduler)
     run = dict(workers=workers, scheduler=client, progress=progress)
@@ -173,6 +177,8 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
             found = discover(root, "folders")
         log.info("dataset %s (%s): %d subjects, %d trials, %d invalid subject(s)", root, layout, len(found.subjects),
                  sum(len(s.trials) for s in found.subjects), len(found.invalid))
+        for bad in found.invalid:
+            log.warning("invalid subject %s (%s): %s", bad.name, bad.folder, bad.reason)
         prepared, subj_state = _scale_phase(found.subjects, config, out, overwrite, run)
         if not any(st[1] == _CHANGED for st in subj_state.values()):  # else the file would not match the results
             atomic_write_text(out / "label_config.toml", config.to_toml())
@@ -225,44 +231,23 @@ def _convert_movi(root: Path, out: Path, run: dict, overwrite: bool) -> DatasetL
 
 
 def _fingerprint(entry: SubjectEntry, config: LabelConfig, out_dir: Path) -> str:
-    """Hash of what a subject's scaling depends on: static trial, subject values, settings and their files, and
-    where its results are (a moved output folder is scaled again)."""
-
-    def stamp(p: Any) -> Any:
-        if isinstance(p, Path) and p.is_file():
-            st = p.stat()
-            return [str(p.resolve()), st.st_size, st.st_mtime_ns]
-        return str(p) if isinstance(p, Path) else p
-
-    cfg = {k: stamp(getattr(config, k)) for k in config.to_dict()}
-    if isinstance(config.static_pose, str) and config.static_pose != "zero":
-        cfg["static_pose"] = stamp(Path(config.static_pose))
-    blob = json.dumps({"version": __version__, "out": str(out_dir.resolve()), "static": stamp(entry.static),
-                       "mass": entry.mass, "height": entry.height, "sex": entry.sex, "config": cfg},
-                      sort_keys=True, default=str)
-    return hashlib.sha1(blob.encode()).hexdigest()
+    """Hash of what a subject's scaling depends on (:func:`.resume.fingerprint`)."""
+    return _resume.fingerprint(_spec(entry), config, out_dir)
 
 
-def _load_state(path: Path) -> tuple[str, PreparedSubject] | None:
-    try:
-        fp, prepared = pickle.loads(path.read_bytes())
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # noqa: BLE001 - a stale or foreign state file is ignored
-        log.warning("%s: unreadable (%s); the subject will be scaled again", path, exc)
-        return None
-    return (fp, prepared) if isinstance(prepared, PreparedSubject) else None
+def _spec(e: SubjectEntry) -> SubjectSpec:
+    return SubjectSpec(e.name, e.static, e.trials, e.mass, e.height, e.sex)
 
 
 def _scale_phase(entries, config, out, overwrite, run):
     """Scale the subjects that need it; return the prepared subjects and per subject (status, reason, seconds)."""
     prepared: dict[str, PreparedSubject] = {}
     state: dict[str, tuple[str, str | None, float]] = {}
-    tasks, fps = [], {}
+    tasks = []
     for e in entries:
         cfg = e.config(config)
         fp = _fingerprint(e, cfg, out / e.name)
-        old = None if overwrite else _load_state(out / e.name / STATE_FILE)
+        old = None if overwrite else _resume.load_state(out / e.name)
         if old is not None and old[0] == fp and Path(old[1].scaled_model).is_file():
             prepared[e.name] = old[1]
             state[e.name] = ("skipped", None, 0.0)
@@ -270,14 +255,11 @@ def _scale_phase(entries, config, out, overwrite, run):
         if old is not None and old[0] != fp:
             state[e.name] = ("failed", _CHANGED, 0.0)
             continue
-        spec = SubjectSpec(e.name, e.static, e.trials, e.mass, e.height, e.sex)
-        tasks.append(Task(e.name, prepare_subject, (spec, cfg, out / e.name, overwrite)))
-        fps[e.name] = fp
+        tasks.append(Task(e.name, _resume.prepare_cleanly, (_spec(e), cfg, out / e.name, overwrite, fp)))
     result = run_tasks(tasks, desc="scale", **run)
     for o in result.outcomes:
         if o.ok:
             prepared[o.key] = o.value
-            atomic_write_bytes(out / o.key / STATE_FILE, pickle.dumps((fps[o.key], o.value)))
             state[o.key] = ("done", None, o.seconds)
         else:
             state[o.key] = ("failed", str(o.error), o.seconds)
@@ -285,7 +267,7 @@ def _scale_phase(entries, config, out, overwrite, run):
 
 
 def _ik_phase(entries, prepared, overwrite, run):
-    tasks = [Task(f"{e.name}/{t.stem}", label_trial, (prepared[e.name], t, overwrite))
+    tasks = [Task(f"{e.name}/{t.stem}", _resume.label_trial_cleanly, (prepared[e.name], t, overwrite))
              for e in entries if e.name in prepared for t in e.trials]
     # longest trials first (file size ~ frames x markers): shortens the tail of a parallel batch
     tasks.sort(key=lambda task: -_size(task.args[1]))

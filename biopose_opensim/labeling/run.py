@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Sequence
 
+from ..atomic import check_output_dir
 from ..cli import setup_logging
 from ..errors import ConfigError
 from .config import LabelConfig
@@ -55,7 +56,8 @@ def run_label(
     modes = [bool(sample), dataset is not None, static is not None or bool(trials)]
     if sum(modes) != 1:
         raise ConfigError("give exactly one of --sample, --dataset ROOT, or --static S.trc --trials T.trc ...")
-    setup_logging(verbosity, log_file=_log_file(out))
+    check_output_dir(out)
+    setup_logging(verbosity, log_file=_log_file(out))  # the file appears once the run writes into out
 
     cfg = LabelConfig.from_toml(config) if config is not None else LabelConfig()
     spec: SubjectSpec | None = None

@@ -395,8 +395,12 @@ def label_subject(
 ) -> SubjectResult:
     """Scale, IK every trial, report: :func:`prepare_subject`, :func:`label_trial` per trial, :func:`finish_subject`.
 
+    A rerun of the same command after a failure or Ctrl-C resumes: the scaling is reused and finished trials
+    are skipped (:mod:`.resume`); a run that fails or is interrupted leaves no partial outputs.
+
     Raises:
         ConfigError: no trials, or two trials with the same name.
+        OutputExistsError: ``out_dir`` holds results this run may not continue, and ``overwrite`` is False.
         BioposeError: any bad input (before anything is written when it can be checked up front).
     """
     from tqdm import tqdm
@@ -411,13 +415,15 @@ def label_subject(
     for t in trials:
         if not t.is_file():
             raise InputFileError(t, "trial not found")
-    refuse_existing(SubjectPaths(Path(out_dir), safe_name(spec.name)), overwrite)
-    for t in trials:  # malformed trials fail here, before anything is scaled or written
-        read_markers(t, config.up_axis)
-    prepared = prepare_subject(spec, config, out_dir, overwrite=overwrite)
+    from . import resume  # resume and clean failure: see that module
+
+    reused = resume.reusable(spec, config, out_dir, overwrite)  # refuses results it may not continue
+    # malformed trials and IK time ranges outside a trial fail here, before anything is scaled or written
+    resume.check_time_ranges([(t, read_markers(t, config.up_axis)) for t in trials], config)
+    prepared = reused or resume.prepare_cleanly(spec, config, out_dir, overwrite=overwrite)
     results = []
     bar = tqdm(trials, desc=f"IK {prepared.name}", unit="trial", disable=not progress, leave=False)
     for t in bar:
         bar.set_postfix_str(t.stem)
-        results.append(label_trial(prepared, t, overwrite=True))
+        results.append(resume.label_trial_cleanly(prepared, t, overwrite=overwrite or reused is None))
     return finish_subject(prepared, results)

@@ -4,13 +4,21 @@ OpenSim's console logger writes to the process's stdout (and prints model summar
 While a tool runs, file descriptor 1 is pointed at ``os.devnull`` and OpenSim's messages (level ``info`` and
 above) are captured by a log sink and forwarded to this module's logger at DEBUG (errors at WARNING), so they
 land in the label log file rather than on the console.
+
+Ctrl-C (SIGINT) while a tool runs: OpenSim's C++ loop cannot be left half-way, and Python's default handler would
+raise ``KeyboardInterrupt`` inside the log sink that OpenSim calls, which OpenSim cannot propagate (every later
+message then fails with a chained ``SystemError``). So while a tool runs in the main thread, SIGINT only records
+the request and the sink goes quiet; :class:`KeyboardInterrupt` is raised as soon as the tool returns (for IK of
+one trial: seconds), before anything the tool wrote is used.
 """
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
@@ -30,13 +38,16 @@ def run_tool(func: Callable[[], T], what: str, setup: str | Path, messages_out: 
 
     Raises:
         OpenSimToolError: the tool raised or returned False; the message names ``setup`` and OpenSim's error.
+        KeyboardInterrupt: SIGINT arrived while the tool ran (raised once the tool has returned).
     """
     from .model import _first_line
 
-    with capture_opensim_log() as messages:
+    with deferred_interrupt() as interrupted, capture_opensim_log(stop=interrupted) as messages:
         try:
             result = func()
         except RuntimeError as exc:
+            if interrupted.is_set():
+                raise KeyboardInterrupt from None
             raise OpenSimToolError(f"{setup}: OpenSim {what} failed: {_first_line(exc)}") from None
         finally:
             if messages_out is not None:
@@ -49,14 +60,40 @@ def run_tool(func: Callable[[], T], what: str, setup: str | Path, messages_out: 
 
 
 @contextlib.contextmanager
-def capture_opensim_log(level: str = "info") -> Iterator[list[str]]:
+def deferred_interrupt() -> Iterator[threading.Event]:
+    """Inside the block, SIGINT sets the yielded event instead of raising; on leaving the block the previous
+    handler is restored and, if SIGINT arrived, :class:`KeyboardInterrupt` is raised (unless another exception
+    is already on its way out). Outside the main thread (where Python cannot handle signals) nothing changes."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def _record(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
+        event.set()
+
+    signal.signal(signal.SIGINT, _record)
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if event.is_set():
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def capture_opensim_log(level: str = "info", stop: threading.Event | None = None) -> Iterator[list[str]]:
     """Collect OpenSim's log messages (``level`` and above) in a list, forward them to Python logging, and keep
-    OpenSim's console output off stdout. The OpenSim log level is restored afterwards."""
+    OpenSim's console output off stdout. Once ``stop`` is set the sink ignores further messages. The OpenSim log
+    level is restored afterwards."""
     osim = import_opensim()
     messages: list[str] = []
 
     class _Sink(osim.LogSink):
         def sinkImpl(self, msg: str) -> None:  # noqa: N802 - OpenSim's name
+            if stop is not None and stop.is_set():
+                return
             text = str(msg).rstrip()
             messages.append(text)
             log.log(logging.WARNING if text.startswith(("[error]", "[critical]")) else logging.DEBUG, "%s", text)
