@@ -108,13 +108,20 @@ def _sided_rule(name: str, bodies: Sequence[str], *alternatives) -> tuple[Measur
     return tuple(out)
 
 
-#: Measurement rules of the default protocol (landmark ids "<side>_<key>" or unsided keys).
+#: Measurement rules of the default protocol (landmark ids "<side>_<key>" or unsided keys). A rule scales only
+#: the axes of its bodies that no earlier rule scaled. The pelvis is scaled per axis: its depth/width ratio
+#: is not the generic model's (the sample subject: depth x1.24, width x1.00), and one factor from ASIS-ASIS and
+#: ASIS-PSIS together puts the hip joint centres (and so the thighs) centimetres off. Depth (X) from ASIS-PSIS (or ASIS-sacrum),
+#: height (Y) from ASIS-hip joint centre when the static trial has joint centres, the remaining axes from
+#: ASIS-ASIS (the vertical extent of the ilium follows its width more closely than its depth, which soft tissue
+#: over the PSIS inflates).
 MEASUREMENT_RULES: tuple[MeasurementRule, ...] = (
-    MeasurementRule("pelvis", ("pelvis",), (
-        (("R_ASIS", "L_ASIS"), ("R_ASIS", "R_PSIS"), ("L_ASIS", "L_PSIS")),
-        (("R_ASIS", "L_ASIS"), ("R_ASIS", "SACRUM"), ("L_ASIS", "SACRUM")),
-        (("R_ASIS", "L_ASIS"),),
-    )),
+    MeasurementRule("pelvis_depth", ("pelvis",), (
+        (("R_ASIS", "R_PSIS"), ("L_ASIS", "L_PSIS")),
+        (("R_ASIS", "SACRUM"), ("L_ASIS", "SACRUM")),
+    ), axes="X"),
+    MeasurementRule("pelvis_height", ("pelvis",), ((("R_ASIS", "R_HJC"), ("L_ASIS", "L_HJC")),), axes="Y"),
+    MeasurementRule("pelvis", ("pelvis",), ((("R_ASIS", "L_ASIS"),),)),
     *_sided_rule("thigh", ("femur_{s}", "patella_{s}"),
                  (("{S}_HJC", "{S}_LFC"), ("{S}_HJC", "{S}_MFC")), (("{S}_HJC", "{S}_LFC"),),
                  (("{S}_ASIS", "{S}_LFC"),), (("{S}_ASIS", "{S}_MFC"),)),
@@ -280,18 +287,23 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
     bodies = set(model.body_names)
     measurements: list[Measurement] = []
     sources: list[tuple[str, str]] = []
-    covered: set[str] = set()
+    axes_done: dict[str, set[str]] = {}  # body -> axes scaled by a rule so far
     for rule in MEASUREMENT_RULES:
-        rule_bodies = tuple(b for b in rule.bodies if b in bodies and b not in covered)
-        if not rule_bodies:
+        todo = {b: [a for a in rule.axes.split() if a not in axes_done.get(b, set())]
+                for b in rule.bodies if b in bodies}
+        todo = {b: axes for b, axes in todo.items() if axes}
+        if not todo:
             continue
         for alt in rule.alternatives:
             if all(a in landmark_ids and b in landmark_ids for a, b in alt):
                 pairs = tuple((landmark_ids[a], landmark_ids[b]) for a, b in alt)
-                measurements.append(Measurement(rule.name, pairs, tuple((b, rule.axes) for b in rule_bodies)))
+                scales = tuple((b, " ".join(ax)) for b, ax in todo.items())
+                measurements.append(Measurement(rule.name, pairs, scales))
                 sources.append((rule.name, "default"))
-                covered.update(rule_bodies)
+                for b, ax in todo.items():
+                    axes_done.setdefault(b, set()).update(ax)
                 break
+    covered = {b for b, ax in axes_done.items() if ax >= {"X", "Y", "Z"}}
 
     # automatic measurements for bodies with markers that no rule covered
     usable = [n for n in static if kinds[n] != CLUSTER and n not in added]
@@ -311,12 +323,14 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
         for b in model.bodies:
             if b.name in covered or b.parent not in covered:
                 continue
-            for i, m in enumerate(measurements):
-                if any(body == b.parent for body, _ in m.body_scales):
-                    measurements[i] = Measurement(m.name, m.marker_pairs, m.body_scales + ((b.name, "X Y Z"),))
-                    covered.add(b.name)
-                    changed = True
-                    break
+            # the parent's measurement of all three axes, else its last one (the pelvis' mean evidence)
+            hits = [i for i, m in enumerate(measurements) if any(body == b.parent for body, _ in m.body_scales)]
+            full = [i for i in hits if (b.parent, "X Y Z") in measurements[i].body_scales]
+            i = (full or hits)[0 if full else -1]
+            m = measurements[i]
+            measurements[i] = Measurement(m.name, m.marker_pairs, m.body_scales + ((b.name, "X Y Z"),))
+            covered.add(b.name)
+            changed = True
     unscaled = tuple(b for b in model.body_names if b not in covered)
 
     ik_tasks = []
