@@ -154,9 +154,16 @@ def test_static_pose_prescribed(tmp_path, gait2392_dir):
     root = {"pelvis_tilt", "pelvis_list", "pelvis_rotation", "pelvis_tx", "pelvis_ty", "pelvis_tz"}
     worst = max(abs(np.degrees(v)) for c, v in pose.items() if c not in root)
     assert worst < 1.0, pose  # held at zero (weight 1000 against marker weights of 1-10)
-    assert abs(np.degrees(pose["pelvis_rotation"])) > 0.0  # the root stays free
     free = dict(prepare_subject(spec, LabelConfig(model=model, markers=markers), tmp_path / "free").static_pose)
     assert max(abs(np.degrees(free[c])) for c in ("hip_adduction_r", "hip_adduction_l")) > 2.0
+    # The root stays free: it follows the markers as in the unconstrained fit, far from the model's default
+    # (pelvis_tx 0). Measured against the free fit: translations within 1.2 cm, pelvis_list 0.9 deg,
+    # pelvis_rotation 0.5 deg (pelvis_tilt differs by 6.3 deg: the hips held at zero tilt the pelvis, so it is
+    # not compared); tolerances 2 cm and 2 deg.
+    trans = ("pelvis_tx", "pelvis_ty", "pelvis_tz")
+    assert max(abs(pose[c] - free[c]) for c in trans) < 0.02, {c: (pose[c], free[c]) for c in trans}
+    assert max(abs(np.degrees(pose[c] - free[c])) for c in ("pelvis_list", "pelvis_rotation")) < 2.0
+    assert pose["pelvis_tx"] > 0.5  # the static trial stands about 0.55 m from the lab origin along x
 
     # a .mot file: its coordinates, at the static window's time, are prescribed (root included)
     names = ["hip_flexion_r", "knee_angle_r", "ankle_angle_l", "pelvis_tilt"]
