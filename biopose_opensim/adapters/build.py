@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import __version__
 from ..activities import CoordinateSpace
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, check_output_dir
 from ..bodymodels.smpl import find_model_file
 from ..distributed import Task, run_tasks
 from ..errors import ConfigError, InputFileError, OutputExistsError
@@ -68,6 +68,7 @@ class SmplSubjectPlan:
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
+    check_output_dir(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise OutputExistsError(f"{out} is not empty; nothing was changed. Pass --overwrite to replace its dataset, "
                                 "or choose another --out folder")

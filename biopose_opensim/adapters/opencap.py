@@ -92,9 +92,14 @@ def read_opencap_session(root: str | Path, static: str | None = None) -> OpenCap
         static: name (stem) of the static trial; default: ``neutral`` or a trial whose name contains ``static``.
 
     Raises:
-        InputFileError: no ``MarkerData/`` or no TRC in it, no static trial, or bad metadata values.
+        InputFileError: ``root`` missing or not a folder, no ``MarkerData/`` or no TRC in it, no static trial,
+            or bad metadata values.
     """
     root = Path(root)
+    if not root.exists():
+        raise InputFileError(root, "OpenCap session folder does not exist")
+    if not root.is_dir():
+        raise InputFileError(root, "not a folder; expected an OpenCap session folder (holding MarkerData/)")
     markers_dir = root / "MarkerData"
     if not markers_dir.is_dir():
         raise InputFileError(root, "not an OpenCap session: expected a MarkerData/ folder with .trc trials")

@@ -179,6 +179,7 @@ class LabelConfig:
         for key, value in table.items():
             if key not in known:
                 raise ConfigError(f"{path}: unknown key {key!r}{_suggest(key, set(known))}")
+            _check_toml_type(path, key, value, known[key].type)
             if key in _PATH_FIELDS or (key == "static_pose" and value != "zero"):
                 value = _resolve(path.parent, value)
             values[key] = value
@@ -249,6 +250,41 @@ _FIELD_COMMENTS = {
     "up_axis": 'Vertical axis of C3D trials: "y" or "z".',
     "plots": "Write PNG joint-angle plots into the report.",
 }
+
+
+def _check_toml_type(path: Path, key: str, value: Any, annotation: Any) -> None:
+    """Raise :class:`ConfigError` naming ``path`` and ``key`` when ``value``'s TOML type does not fit the field
+    (``annotation``: the field's type as written in :class:`LabelConfig`)."""
+    kind = str(annotation)
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if "bool" in kind:
+        ok, want = isinstance(value, bool), "true or false"
+    elif "tuple" in kind:
+        ok = isinstance(value, list) and len(value) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+        want = "two numbers [start, end] in s"
+    elif "float" in kind:
+        ok, want = is_number, "a number"
+    elif "int" in kind:
+        ok, want = isinstance(value, int) and not isinstance(value, bool), "a whole number"
+    else:  # paths and strings
+        ok, want = isinstance(value, str), "a string"
+    if not ok:
+        raise ConfigError(f"{path}: {key} must be {want}, got {value!r} ({_toml_type(value)})")
+
+
+def _toml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    return type(value).__name__
 
 
 def _suggest(key: str, known: set[str]) -> str:

@@ -1,7 +1,9 @@
 """``build_synthetic_dataset``: subjects × motions → virtual markers → ``label`` → shards, manifest, card.
 
 Resumable: a subject whose trials were generated and labelled by an earlier run with the same settings
-(``synth_config.json``) is kept as it is; only missing subjects are generated and labelled again.
+(``synth_config.json``) is kept as it is; only missing subjects are generated and labelled again. That is also
+what follows Ctrl-C: the interrupt stops the run (exit status 130 from the command line), every file written so
+far is complete (atomic writes; an unfinished scaling or trial leaves nothing), and the same command resumes.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from .. import __version__
 from ..activities import CoordinateSpace
-from ..atomic import atomic_write_text
+from ..atomic import atomic_write_text, check_output_dir
 from ..distributed import Task, run_tasks
 from ..errors import OutputExistsError
 from ..labeling import LabelConfig
@@ -37,6 +39,7 @@ CONFIG_FILE = "synth_config.json"
 def _prepare_out(config: SynthConfig) -> bool:
     """Check the output folder; return True when an earlier, compatible run can be resumed."""
     out = config.out
+    check_output_dir(out)
     cfg = out / CONFIG_FILE
     if not out.exists() or not any(out.iterdir()):
         return False
