@@ -57,9 +57,21 @@ def test_joint_centers_are_child_frame_origins(fk):
     femur = fk.body_names.index("femur_r")
     # The hip's child frame sits at the femur origin in this model.
     assert torch.allclose(res.joint_centers[:, hip], res.body_origins[:, femur], atol=1e-12)
-    # Marker RHJC (hip joint centre marker on the femur) lies at the hip joint centre.
-    rhjc = fk.marker_names.index("RHJC")
-    assert (res.markers[:, rhjc] - res.joint_centers[:, hip]).norm(dim=-1).max() < 0.02
+    # Markers on the femur sit at origin + R @ location, with the location read through the OpenSim API:
+    # RHJC (the hip joint centre marker, location 0 0 0) exactly at the hip joint centre, RLFC 0.41 m below it.
+    osim = import_opensim()
+    model = osim.Model(str(DEFAULT))
+    for name in ("RHJC", "RLFC"):
+        marker = model.getMarkerSet().get(name)
+        assert marker.getParentFrameName().endswith("femur_r")
+        loc = marker.get_location()
+        loc = torch.tensor([loc.get(0), loc.get(1), loc.get(2)], dtype=torch.float64)
+        expected = res.body_origins[:, femur] + res.body_rotations[:, femur] @ loc
+        got = res.markers[:, fk.marker_names.index(name)]
+        assert (got - expected).norm(dim=-1).max() < 1e-12, name
+    assert (res.markers[:, fk.marker_names.index("RHJC")] - res.joint_centers[:, hip]).norm(dim=-1).max() < 1e-12
+    knee_to_hip = (res.markers[:, fk.marker_names.index("RLFC")] - res.joint_centers[:, hip]).norm(dim=-1)
+    assert torch.allclose(knee_to_hip, torch.full_like(knee_to_hip, (0.404 ** 2 + 0.05 ** 2) ** 0.5), atol=1e-12)
 
 
 def test_landmarks(fk):
