@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import logging
 import math
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..atomic import atomic_path, atomic_write_text
+from ..errors import BioposeError
+from ..io import MarkerData, read_trc
+from ..osim.setups import read_scale_setup
+from .fit_quality import fit_section, group_fits, marker_bodies, measurement_pair_changes, rigid_pair_changes
 from .labels import read_labels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -74,6 +79,7 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
             f"{len(r.gaps_unfilled)} | {r.seconds:.1f} |"
         )
     lines.append("")
+    lines += _fit_quality(prepared, results)
     unfilled = [(r.name, g) for r in results for g in r.gaps_unfilled]
     if unfilled:
         lines += ["Gaps longer than the interpolation limit (those frames skip the marker in IK):", ""]
@@ -120,6 +126,41 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
               "`<trial>_setup_ik.xml` (rerunnable in OpenSim), `label_config.toml`, `label.log`.", ""]
     atomic_write_text(paths.report, "\n".join(lines))
     return paths.report
+
+
+def _fit_quality(prepared: "PreparedSubject", results: Sequence["TrialResult"]) -> list[str]:
+    """The "Fit quality" section: per-group verdicts, and same-body marker pairs that changed since the static."""
+    fits, changes, scaling = [], [], []
+    static, bodies = _static_and_bodies(prepared)
+    for r in results:
+        lab = read_labels(r.labels)
+        tracked = _names(lab["tracked_markers"])
+        fits += group_fits(r.name, tracked, np.asarray(lab["marker_errors"], dtype=float))
+        if static is not None and bodies:
+            times = np.asarray(lab["times"], dtype=float)
+            trial = MarkerData(_names(lab["marker_names"]), np.asarray(lab["markers"], dtype=float), times,
+                               float(lab["rate"]), np.arange(len(times)))
+            changes += rigid_pair_changes(static, prepared.static_window, trial, r.name, bodies, tracked)
+            scaling += measurement_pair_changes(static, prepared.static_window, trial, r.name,
+                                                prepared.measurements)
+    return fit_section(fits, changes, scaling, bodies, prepared.measurements) if fits else []
+
+
+def _static_and_bodies(prepared: "PreparedSubject") -> tuple[MarkerData | None, dict[str, str]]:
+    """The static trial handed to OpenSim's ScaleTool and the scaled model's marker bodies (None, {} if absent)."""
+    if prepared.setup_scale is None or not Path(prepared.setup_scale).is_file():
+        return None, {}
+    try:
+        setup = read_scale_setup(prepared.setup_scale)
+        static = read_trc(setup.marker_file) if setup.marker_file is not None else None
+        return static, marker_bodies(prepared.scaled_model)
+    except (BioposeError, OSError, ET.ParseError) as exc:
+        log.warning("%s: no static-vs-trial marker check (%s)", prepared.name, exc)
+        return None, {}
+
+
+def _names(value) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def noise_floor(label_files: Sequence[Path]) -> tuple[float, float, float, float] | None:
