@@ -155,16 +155,17 @@ def _remove_written(before: dict[Path, int | None], why: str) -> None:
 
 
 def prepare_cleanly(spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: bool = False,
-                    fp: str | None = None) -> PreparedSubject:
-    """:func:`.subject.prepare_subject`, then record the scaling (``fp``: its fingerprint; computed when None).
-    If scaling fails or is interrupted, the scaling outputs it wrote are removed before the exception goes on."""
+                    fp: str | None = None, record: bool = True) -> PreparedSubject:
+    """:func:`.subject.prepare_subject`, then, with ``record``, record the scaling for a rerun (``fp``: its
+    fingerprint; computed when None). If scaling fails or is interrupted, the scaling outputs it wrote are
+    removed before the exception goes on."""
     out_dir = Path(out_dir).resolve()
-    fp = fp or fingerprint(spec, config, out_dir)
     paths = SubjectPaths(out_dir, safe_name(spec.name))
     before = _stamp(_scaling_outputs(paths, spec.static))
     try:
         prepared = prepare_subject(spec, config, out_dir, overwrite=overwrite)
-        save_state(out_dir, fp, prepared)
+        if record:
+            save_state(out_dir, fp or fingerprint(spec, config, out_dir), prepared)
     except BaseException:
         _remove_written(before, f"{spec.name}: scaling did not finish")
         raise

@@ -15,7 +15,8 @@ from typing import Sequence
 import numpy as np
 
 from ..atomic import atomic_path
-from ..labeling import LabelConfig, PreparedSubject, SubjectSpec, finish_subject, label_trial, prepare_subject
+from ..labeling import LabelConfig, PreparedSubject, SubjectSpec, finish_subject
+from ..labeling.resume import label_trial_cleanly, prepare_cleanly
 from ..labeling.labels import read_labels
 from .jobs import SubjectJob, TrialJob
 from .masks import coordinate_masks, plan_masks
@@ -45,7 +46,7 @@ def scale_task(job: SubjectJob, config: LabelConfig, overwrite: bool) -> Prepare
     """ScaleTool on the subject's static trial (label's :func:`prepare_subject`)."""
     spec = SubjectSpec(name=job.name, static=job.static_trc, trials=tuple(t.trc for t in job.trials),
                        mass=job.mass, height=job.height, sex=job.sex)
-    return prepare_subject(spec, config, job.out_dir, overwrite=overwrite)
+    return prepare_cleanly(spec, config, job.out_dir, overwrite=overwrite, record=False)
 
 
 @functools.lru_cache(maxsize=8)
@@ -60,7 +61,7 @@ def ik_task(prepared: PreparedSubject, trial: TrialJob, bony: tuple[str, ...], t
     ``masks/<trial>.npz`` holds ``q_mask`` (T, C) bool, ``marker_error`` (T, M) m for every trial marker
     (NaN for markers IK did not track) and the ``threshold`` (m).
     """
-    result = label_trial(prepared, trial.trc, overwrite=overwrite)
+    result = label_trial_cleanly(prepared, trial.trc, overwrite=overwrite)
     labels = read_labels(result.labels)
     names = tuple(labels["marker_names"])
     T = len(labels["times"])
