@@ -7,10 +7,10 @@ the file OpenSim writes).
 The scaled model against OpenSim's own ``reference/subject01_simbody.osim`` (measured on this build): scale factors
 implied by the reference's joint offsets within 6.0e-6 relative of ours (tolerance 2e-5: the reference file's
 printed precision), every joint offset within 2.4e-7 m (tolerance 1e-6 m), body origins relative to the pelvis at
-the default pose within 2.7e-7 m (tolerance 1e-6 m), body masses within 5e-9 kg (tolerance 1e-6 kg); the same 39 markers on the same bodies, placed within
-0.73 mm for the lower-body and pelvis markers (tolerance 1.5 mm; median 0.22 mm, tolerance 0.5 mm) and within
-10.2 mm for Top.Head, Sternum and the acromia (tolerance 15 mm; the torso without arms leaves the placer more
-freedom there, and the reference comes from an older OpenSim).
+the default pose within 2.7e-7 m (tolerance 1e-6 m), body masses within 5e-9 kg (tolerance 1e-6 kg); the same 39
+markers on the same bodies, placed within 0.73 mm for the lower-body and pelvis markers (tolerance 1.5 mm; median
+0.22 mm, tolerance 0.5 mm) and within 10.2 mm for Top.Head, Sternum and the acromia (tolerance 15 mm; the torso
+without arms leaves the placer more freedom there, and the reference comes from an older OpenSim).
 """
 from __future__ import annotations
 
