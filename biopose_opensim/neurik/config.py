@@ -1,0 +1,312 @@
+"""NeurIK configurations: frozen dataclasses, a named registry (``paper``, ``cpu``, ``tiny``) and TOML files.
+
+A configuration says everything a training run needs besides the data: the network's sizes, the loss weights,
+the augmentation and the optimisation schedule, and which OpenSim model and marker set the network belongs to.
+``NeurIKConfig.to_toml()`` writes a commented TOML file that :func:`load_config` reads back (unknown keys and
+values of the wrong type are refused, naming the key).
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, InputFileError
+from ..paths import DEFAULT_MODEL_NAME, MARKER_SETS_DIR, OSIM_MODELS_DIR
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[no-redef]
+
+OUTPUT_MODES = ("last", "center", "all")
+MODEL_KINDS = ("neurik", "mlp")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Network sizes.
+
+    Attributes:
+        window: frames per window ``T`` (the temporal receptive field).
+        embed_dim: per-marker embedding width ``E`` (marker xyz + presence -> E).
+        conv_layers, conv_kernel: 1D convolutions across the marker axis (the spatial encoder).
+        d_model, heads, layers, ffn: the temporal transformer encoder.
+        dropout: dropout inside the transformer.
+        output: ``"last"`` (one output per window, its last frame; the paper's default), ``"center"`` (its
+            middle frame) or ``"all"`` (every frame of the window).
+        kind: ``"neurik"`` (the network above) or ``"mlp"`` (the per-frame baseline: the window's canonical
+            markers flattened into an MLP with ``layers`` hidden layers of ``ffn`` units).
+    """
+
+    window: int = 64
+    embed_dim: int = 32
+    conv_layers: int = 2
+    conv_kernel: int = 3
+    d_model: int = 256
+    heads: int = 8
+    layers: int = 3
+    ffn: int = 512
+    dropout: float = 0.1
+    output: str = "last"
+    kind: str = "neurik"
+
+    @property
+    def output_offset(self) -> int | None:
+        """Index of the output frame within the window (``None``: every frame)."""
+        return {"last": self.window - 1, "center": self.window // 2, "all": None}[self.output]
+
+    def __post_init__(self):
+        if self.kind not in MODEL_KINDS:
+            raise ConfigError(f"model.kind must be one of {', '.join(MODEL_KINDS)}, got {self.kind!r}")
+        if self.output not in OUTPUT_MODES:
+            raise ConfigError(f"model.output must be one of {', '.join(OUTPUT_MODES)}, got {self.output!r}")
+        for name in ("window", "embed_dim", "d_model", "heads", "layers", "ffn", "conv_kernel"):
+            if int(getattr(self, name)) < 1:
+                raise ConfigError(f"model.{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.d_model % self.heads:
+            raise ConfigError(f"model.d_model ({self.d_model}) must be a multiple of model.heads ({self.heads})")
+        if self.conv_kernel % 2 == 0:
+            raise ConfigError(f"model.conv_kernel must be odd, got {self.conv_kernel}")
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Loss weights ``L = joints*Lj + markers*Lm + scales*Ls + coords*Lq`` (the paper's 1.0, 2.0, 0.1, 0.06)."""
+
+    joints: float = 1.0
+    markers: float = 2.0
+    scales: float = 0.1
+    coords: float = 0.06
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training augmentation, each part switchable (0 / false turns it off).
+
+    Attributes:
+        rotation: rotate each window about the vertical axis by an angle drawn from the full circle.
+        translation_m: shift each window horizontally by up to this many metres (uniform, x and z).
+        scaling: scale the subject about its root by a factor in ``[1 - scaling, 1 + scaling]`` (markers, bone
+            scales and root translation together).
+        noise_mm: Gaussian marker noise, sigma drawn per window uniformly in ``[0, noise_mm]`` millimetres.
+        dropout: probability that a window has occluded markers; such a window drops each marker with
+            probability ``dropout_fraction`` for a random run of frames.
+        dropout_fraction: fraction of markers dropped in an occluded window.
+    """
+
+    rotation: bool = True
+    translation_m: float = 1.0
+    scaling: float = 0.05
+    noise_mm: float = 12.0
+    dropout: float = 0.5
+    dropout_fraction: float = 0.15
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation: Adam with weight decay, exponential learning-rate decay from ``lr`` to ``lr_final``.
+
+    Attributes:
+        epochs: passes over the training windows.
+        batch_size: windows per optimiser step (global: split over DDP processes).
+        lr, lr_final: learning rate at the start and at the end of training.
+        weight_decay: Adam weight decay (coupled, as torch.optim.Adam).
+        window_stride: frames between the ends of consecutive training windows within a trial.
+        windows_per_epoch: cap on windows per epoch (0: all), drawn at random each epoch.
+        grad_clip: gradient-norm clipping (0: off).
+        val_windows: validation windows evaluated after each epoch (0: all).
+    """
+
+    epochs: int = 25
+    batch_size: int = 128
+    lr: float = 1e-3
+    lr_final: float = 5e-6
+    weight_decay: float = 1e-3
+    window_stride: int = 1
+    windows_per_epoch: int = 0
+    grad_clip: float = 1.0
+    val_windows: int = 4096
+
+
+@dataclass(frozen=True)
+class NeurIKConfig:
+    """A complete NeurIK configuration.
+
+    Attributes:
+        name: registry name or file stem.
+        osim_model: the OpenSim model the network predicts coordinates and scales of (a bare file name is
+            looked up in ``osim_models/``).
+        marker_set: the OpenSim MarkerSet XML of the virtual markers (a bare file name is looked up in
+            ``marker_sets/``; ``None``: the model's own markers).
+        root_markers: markers whose centroid is the root of the input normalisation (pelvis landmarks).
+        front_markers, back_markers: markers whose centroids give the heading (back -> front, horizontal).
+        model, loss, augment, train: see their classes.
+    """
+
+    name: str = "custom"
+    osim_model: str = DEFAULT_MODEL_NAME
+    marker_set: str | None = "anny_d3ke_rajagopal2023_markers.xml"
+    root_markers: tuple[str, ...] = ("LASI", "RASI", "LPSI", "RPSI")
+    front_markers: tuple[str, ...] = ("LASI", "RASI")
+    back_markers: tuple[str, ...] = ("LPSI", "RPSI")
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def model_path(self) -> Path:
+        """The OpenSim model file."""
+        return _asset(self.osim_model, OSIM_MODELS_DIR)
+
+    def marker_set_path(self) -> Path | None:
+        """The OpenSim MarkerSet XML, or ``None`` for the model's own markers."""
+        return None if not self.marker_set else _asset(self.marker_set, MARKER_SETS_DIR)
+
+    def replace(self, **changes: Any) -> "NeurIKConfig":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return _plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "NeurIKConfig":
+        """Build from nested plain values (as in TOML / JSON); unknown keys and wrong types name the key."""
+        return _build(cls, data, source, "")
+
+    def to_toml(self) -> str:
+        """Commented TOML that :func:`load_config` reads back."""
+        lines = ["# NeurIK configuration (biopose_opensim). Units: metres, radians, millimetres where named _mm.",
+                 "# Train with: python -m biopose_opensim.train neurik --config THIS.toml --data DIR --out DIR", ""]
+        top = {k: v for k, v in self.to_dict().items() if not isinstance(v, dict)}
+        for key, value in top.items():
+            lines.append(f"{key} = {_toml_value(value)}" if value is not None else f"# {key} = ")
+        for section in ("model", "loss", "augment", "train"):
+            lines += ["", f"[{section}]"]
+            for key, value in self.to_dict()[section].items():
+                lines.append(f"{key} = {_toml_value(value)}")
+        return "\n".join(lines) + "\n"
+
+
+def _asset(name: str, folder: Path) -> Path:
+    p = Path(name).expanduser()
+    if p.is_absolute() or p.exists() or len(p.parts) > 1:
+        return p
+    return folder / p
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _build(cls, data: dict[str, Any], source: str, prefix: str):
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a table")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    defaults = cls()
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=2)
+            hint = f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(fields)}"
+            raise ConfigError(f"{source}: unknown key {prefix}{key!r}{hint}")
+        default = getattr(defaults, key)
+        if dataclasses.is_dataclass(default):
+            values[key] = _build(type(default), value, source, f"{prefix}{key}.")
+            continue
+        values[key] = _coerce(value, default, f"{prefix}{key}", source)
+    try:
+        return cls(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
+def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
+    """Check ``value`` against the type of ``default`` (ints accepted for floats; lists for tuples)."""
+    def bad(expected: str):
+        return ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("an integer")
+        return value
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+            raise bad("a finite number")
+        return float(value)
+    if isinstance(default, tuple):
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise bad("a list of strings")
+        return tuple(value)
+    if value is None or isinstance(value, str):
+        return value
+    raise bad("a string")
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+#: The named configurations. ``paper``: the paper's sizes and schedule (a GPU recipe). ``cpu``: trains on a
+#: 2-core CPU in about an hour (every frame of a 32-frame window supervised, smaller network). ``mlp``: the
+#: per-frame baseline (±4 frames of context, no FK loss, no augmentation). ``tiny``: tests.
+CONFIGS: dict[str, NeurIKConfig] = {
+    "paper": NeurIKConfig(name="paper"),
+    "cpu": NeurIKConfig(
+        name="cpu",
+        model=ModelConfig(window=32, embed_dim=16, d_model=128, heads=4, layers=2, ffn=256, dropout=0.05,
+                          output="all"),
+        train=TrainConfig(epochs=30, batch_size=32, lr=1e-3, lr_final=2e-5, window_stride=8, val_windows=1024)),
+    "mlp": NeurIKConfig(
+        name="mlp",
+        model=ModelConfig(kind="mlp", window=9, layers=3, ffn=512, d_model=512, heads=1, dropout=0.0,
+                          output="center"),
+        loss=LossConfig(joints=0.0, markers=0.0, scales=0.1, coords=1.0),
+        augment=AugmentConfig(rotation=False, translation_m=0.0, scaling=0.0, noise_mm=0.0, dropout=0.0),
+        train=TrainConfig(epochs=30, batch_size=64, lr=1e-3, lr_final=2e-5, window_stride=4, val_windows=1024)),
+    "tiny": NeurIKConfig(
+        name="tiny",
+        model=ModelConfig(window=8, embed_dim=4, conv_layers=1, d_model=32, heads=2, layers=1, ffn=64, dropout=0.0,
+                          output="all"),
+        augment=AugmentConfig(rotation=False, translation_m=0.0, scaling=0.0, noise_mm=0.0, dropout=0.0),
+        train=TrainConfig(epochs=2, batch_size=8, lr=3e-3, lr_final=1e-3, window_stride=4, val_windows=64)),
+}
+
+
+def load_config(name_or_path: str | Path) -> NeurIKConfig:
+    """A registry name (``paper``, ``cpu``, ``tiny``) or a TOML file written by :meth:`NeurIKConfig.to_toml`."""
+    key = str(name_or_path)
+    if key in CONFIGS:
+        return CONFIGS[key]
+    path = Path(key)
+    if path.suffix.lower() != ".toml":
+        raise ConfigError(f"unknown NeurIK config {key!r}: use one of {', '.join(CONFIGS)} or a .toml file")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(path, "configuration file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputFileError(path, f"not valid TOML: {exc}") from None
+    raw.setdefault("name", path.stem)
+    return NeurIKConfig.from_dict(raw, source=str(path))

@@ -1,0 +1,138 @@
+"""The NeurIK network: virtual markers of a window of frames -> OpenSim coordinates ``q`` and bone scales ``s``.
+
+Architecture (sizes from :class:`~.config.ModelConfig`; ``M`` markers, ``T`` window, ``E`` embedding, ``D`` model):
+
+1. per frame and marker, canonical xyz + presence (4) -> ``Linear(4, E)``                         (B, T, M, E)
+2. spatial encoder: ``conv_layers`` x [Conv1d(E, E, k) across the marker axis, GELU], residual      (B, T, M, E)
+3. flatten the markers, ``Linear(M*E, D)``; plus ``Linear(5, D)`` of the frame's root offset and
+   heading change relative to the window's last frame (:func:`.frames.relative_root`)              (B, T, D)
+4. learnable temporal positional embedding, transformer encoder (pre-norm), final LayerNorm        (B, T, D)
+5. heads on the last frame (``output="last"``) or every frame (``"all"``): free coordinates
+   (``n_free``, squashed into their ranges by :class:`~.outputs.OutputMap`), root rotation (6D) and
+   translation (3, m) in the frame's canonical frame, per-body scale residuals (``n_bodies*3``).
+
+Steps 1-3 depend on one frame only (:meth:`NeurIK.frame_features`): inference computes them once per frame and
+reuses them across overlapping windows (:meth:`NeurIK.temporal`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+
+
+@dataclass
+class RawOutput:
+    """Unsquashed network outputs for the output frames ``K`` (1 in ``last`` mode, ``T`` in ``all`` mode).
+
+    Attributes:
+        coords: (B, K, n_free) pre-sigmoid values of the free coordinates.
+        root_rot6d: (B, K, 6) root rotation in the frame's canonical frame (6D).
+        root_trans: (B, K, 3) root translation in the frame's canonical frame, metres.
+        scales: (B, K, n_bodies, 3) pre-tanh scale residuals.
+    """
+
+    coords: torch.Tensor
+    root_rot6d: torch.Tensor
+    root_trans: torch.Tensor
+    scales: torch.Tensor
+
+
+def split_head(out: torch.Tensor, n_free: int, n_bodies: int) -> RawOutput:
+    """(..., n_free + 9 + 3 * n_bodies) head output -> :class:`RawOutput`."""
+    nf = n_free
+    return RawOutput(coords=out[..., :nf], root_rot6d=out[..., nf:nf + 6], root_trans=out[..., nf + 6:nf + 9],
+                     scales=out[..., nf + 9:].reshape(*out.shape[:-1], n_bodies, 3))
+
+
+def _init_head(head: nn.Linear, n_free: int) -> None:
+    """Start at mid-range coordinates, identity root rotation, no root offset, mean scales."""
+    with torch.no_grad():
+        head.weight.mul_(0.1)
+        head.bias.zero_()
+        head.bias[n_free:n_free + 6] = torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
+class NeurIK(nn.Module):
+    """Spatial 1D-conv encoder + temporal transformer with coordinate, root and scale heads."""
+
+    def __init__(self, cfg: ModelConfig, n_markers: int, n_free: int, n_bodies: int):
+        super().__init__()
+        self.cfg = cfg
+        self.n_markers, self.n_free, self.n_bodies = int(n_markers), int(n_free), int(n_bodies)
+        E, D = cfg.embed_dim, cfg.d_model
+        self.embed = nn.Linear(4, E)
+        self.convs = nn.ModuleList(nn.Conv1d(E, E, cfg.conv_kernel, padding=cfg.conv_kernel // 2)
+                                   for _ in range(cfg.conv_layers))
+        self.project = nn.Linear(n_markers * E, D)
+        self.root_motion = nn.Linear(5, D)
+        self.position = nn.Parameter(torch.zeros(1, cfg.window, D))
+        nn.init.trunc_normal_(self.position, std=0.02)
+        layer = nn.TransformerEncoderLayer(D, cfg.heads, cfg.ffn, cfg.dropout, activation="gelu", batch_first=True,
+                                           norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(D)
+        self.head = nn.Linear(D, n_free + 6 + 3 + n_bodies * 3)
+        _init_head(self.head, n_free)
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., M, 4) canonical markers + presence of single frames -> (..., D) frame features."""
+        lead = x.shape[:-2]
+        h = self.embed(x.reshape(-1, self.n_markers, 4))  # (N, M, E)
+        h = h.transpose(1, 2)  # (N, E, M)
+        for conv in self.convs:
+            h = h + nn.functional.gelu(conv(h))
+        return self.project(h.flatten(1)).reshape(*lead, -1)
+
+    def temporal(self, feats: torch.Tensor, rel: torch.Tensor) -> RawOutput:
+        """(B, T, D) frame features and (B, T, 5) relative root motion -> heads for the output frames."""
+        h = feats + self.root_motion(rel) + self.position
+        h = self.norm(self.encoder(h))
+        offset = self.cfg.output_offset
+        if offset is not None:
+            h = h[:, offset:offset + 1]
+        return split_head(self.head(h), self.n_free, self.n_bodies)
+
+    def forward(self, x: torch.Tensor, rel: torch.Tensor) -> RawOutput:
+        """(B, T, M, 4) canonical markers + presence, (B, T, 5) relative root motion -> :class:`RawOutput`."""
+        return self.temporal(self.frame_features(x), rel)
+
+
+class FrameMLP(nn.Module):
+    """The per-frame baseline: a window's canonical markers and root motion, flattened, through an MLP
+    (``layers`` hidden layers of ``ffn`` units, GELU) to the heads of the output frame. Same interface as
+    :class:`NeurIK` (``frame_features`` is the flattened frame)."""
+
+    def __init__(self, cfg: ModelConfig, n_markers: int, n_free: int, n_bodies: int):
+        super().__init__()
+        if cfg.output == "all":
+            raise ValueError("the MLP baseline predicts one frame per window (output 'last' or 'center')")
+        self.cfg = cfg
+        self.n_markers, self.n_free, self.n_bodies = int(n_markers), int(n_free), int(n_bodies)
+        width = cfg.window * (n_markers * 4 + 5)
+        layers: list[nn.Module] = []
+        for _ in range(cfg.layers):
+            layers += [nn.Linear(width, cfg.ffn), nn.GELU()]
+            width = cfg.ffn
+        self.mlp = nn.Sequential(*layers)
+        self.head = nn.Linear(width, n_free + 6 + 3 + n_bodies * 3)
+        _init_head(self.head, n_free)
+
+    def frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        return x.flatten(-2)
+
+    def temporal(self, feats: torch.Tensor, rel: torch.Tensor) -> RawOutput:
+        h = self.mlp(torch.cat([feats, rel], dim=-1).flatten(1))
+        return split_head(self.head(h)[:, None], self.n_free, self.n_bodies)
+
+    def forward(self, x: torch.Tensor, rel: torch.Tensor) -> RawOutput:
+        return self.temporal(self.frame_features(x), rel)
+
+
+def build_network(cfg: ModelConfig, n_markers: int, n_free: int, n_bodies: int) -> nn.Module:
+    """The network a :class:`ModelConfig` describes (``kind``)."""
+    cls = FrameMLP if cfg.kind == "mlp" else NeurIK
+    return cls(cfg, n_markers, n_free, n_bodies)

@@ -1,0 +1,329 @@
+"""Training NeurIK (one process, or several under ``torchrun`` with DDP: gloo on CPU, NCCL on CUDA).
+
+``train_neurik`` checks the data against the configuration before anything trains, then runs epochs of
+augmented windows through the network, decodes coordinates and scales, and minimises the FK-layer losses
+(:mod:`.losses`). Every epoch it evaluates ``mae_angle_deg`` on validation windows and writes
+``last.safetensors``/``.json`` (with the optimiser state, for ``--resume``), ``best.*`` when validation
+improves, ``train_log.jsonl``, ``train.log`` (through logging) and ``curves.png``.
+
+Determinism: batches and augmentation are drawn from generators seeded by ``(seed, epoch)``; under DDP every
+process draws the *global* batch and trains on its slice, so a run over P processes sees the same windows and
+augmentation as a one-process run (up to floating-point reduction order).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..atomic import atomic_write_text
+from ..errors import ConfigError, OutputExistsError
+from .augment import Window, augment
+from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
+from .config import NeurIKConfig
+from .data import SplitData, load_split, manifest_hash
+from .losses import neurik_loss
+from .system import NeurIKSystem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of a training run: output folder, checkpoints, per-epoch history, best validation error."""
+
+    out: Path
+    best: Path
+    last: Path
+    epochs: int
+    best_val_mae_deg: float
+    seconds: float
+    history: tuple[dict, ...] = field(default_factory=tuple)
+
+
+def _dist():
+    """(rank, world size) of the DDP process group, initialising it from torchrun's environment if needed."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() and os.environ.get("BIOPOSE_DDP_BACKEND") != "gloo" else "gloo"
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def scale_bounds(train: SplitData, scaling: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean (NB, 3) and amplitude (NB, 3) of the training scales, widened by the augmentation's subject scaling
+    and a margin: ``amplitude = 1.25 * max|s - mean| + scaling * max(s) + 0.02``."""
+    s = train.s.double()
+    mean = s.mean(0)
+    amp = 1.25 * (s - mean).abs().amax(0) + scaling * s.amax(0) + 0.02
+    return mean.float(), amp.float()
+
+
+def _window(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device) -> Window:
+    m = system.config.model
+    offset = m.output_offset if m.output_offset is not None else m.window - 1
+    return data.window(frames, m.window, offset, device=device)
+
+
+def _outputs(system: NeurIKSystem, w: Window, train: bool):
+    inputs = system.inputs(w)
+    raw = system.net(inputs.x, inputs.rel)
+    pos = system.output_positions()
+    q, s = system.decode(raw, inputs, clamp_root=not train)
+    return q, s, w.q[:, pos], w.s[:, pos], w.q_mask[:, pos], w.present[:, pos]
+
+
+@torch.no_grad()
+def validate(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device, batch: int = 256) -> dict:
+    """``mae_angle_deg`` (independent unlocked rotational coordinates, trusted labels) and the mean loss terms
+    over the windows whose output frame is ``frames``."""
+    system.net.eval()
+    fk = system.fk
+    keep = (fk.rotational & ~fk.locked).to(device)
+    err_sum, count, losses = 0.0, 0.0, []
+    for i in range(0, len(frames), batch):
+        w = _window(system, data, frames[i:i + batch], device)
+        q, s, q_t, s_t, q_m, pres = _outputs(system, w, train=False)
+        d = q - q_t
+        d = torch.atan2(torch.sin(d), torch.cos(d)).abs()
+        m = q_m & keep
+        err_sum += float((d * m).sum())
+        count += float(m.sum())
+        losses.append(neurik_loss(system.config.loss, fk, q, s, q_t, s_t, q_m, pres, system.marker_index).items())
+    out = {k: float(np.mean([x[k] for x in losses])) for k in losses[0]}
+    out["mae_angle_deg"] = math.degrees(err_sum / max(count, 1.0))
+    return out
+
+
+def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Path, resume: str | Path | None = None,
+                 device: str = "cpu", seed: int = 0, progress: bool = True, overwrite: bool = False,
+                 log_file: str | Path | None = None, fk=None) -> TrainResult:
+    """Train NeurIK on the ``train`` split of ``data`` (one or more dataset folders), validating on ``val``.
+
+    Raises:
+        InputFileError / DatasetMismatchError: a folder that is no dataset, markers / coordinates / bodies the
+            network needs are missing, an empty split — all before training starts.
+        OutputExistsError: ``out`` holds a training run and neither ``resume`` nor ``overwrite`` was given.
+
+    ``log_file`` (rank 0) receives the plain-text log once the checks have passed; ``fk`` is an already built
+    FK layer of the configuration's model and marker set (default: built from the files).
+    """
+    t_start = time.perf_counter()
+    rank, world = _dist()
+    out = Path(out)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    if config.train.batch_size % world:
+        raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
+                          f"processes ({world})")
+    if (out / "last.json").exists() and resume is None and not overwrite:
+        raise OutputExistsError(f"{out} already holds a training run; use --resume {out / 'last.json'} or "
+                                "--overwrite")
+    torch.manual_seed(seed)
+    ckpt = read_checkpoint(resume) if resume is not None else None
+    if ckpt is not None and ckpt.config.to_dict() != config.to_dict():
+        raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained with another configuration "
+                                      f"({ckpt.config.name}); resume with the same --config")
+
+    if fk is None:
+        from ..kinematics import OsimFK
+
+        fk = OsimFK.from_osim(config.model_path(), marker_set=config.marker_set_path())
+    probe = NeurIKSystem.build(config, torch.ones(fk.n_bodies, 3), torch.ones(fk.n_bodies, 3), fk=fk)
+    names = (probe.marker_names, fk.coordinate_names, fk.body_names)
+    train = load_split(data, "train", *names)
+    val = load_split(data, "val", *names)
+    hashes = {str(Path(d)): manifest_hash(d) for d in data}
+    if ckpt is not None and ckpt.meta.get("data") != hashes:
+        raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained on other data "
+                                      f"({ckpt.meta.get('data')}); resume with the same --data")
+
+    mean, amp = scale_bounds(train, config.augment.scaling)
+    system = NeurIKSystem.build(config, mean, amp, fk=fk, device=dev)
+    identity = system.identity()
+    if ckpt is not None:
+        from .checkpoint import check_identity
+
+        check_identity(ckpt, identity)
+        system.net.load_state_dict(ckpt.state("net"))
+        system.out_map.load_state_dict(ckpt.state("out"))
+    net = system.net
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+    tc = config.train
+    opt = torch.optim.Adam(system.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    anchors = train.anchors(tc.window_stride)
+    per_epoch = len(anchors) if tc.windows_per_epoch <= 0 else min(len(anchors), tc.windows_per_epoch)
+    steps_per_epoch = max(1, per_epoch // tc.batch_size)
+    total = steps_per_epoch * tc.epochs
+    gamma = (tc.lr_final / tc.lr) ** (1.0 / max(1, total))
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+    history: list[dict] = []
+    best, start_epoch = float("inf"), 0
+    if ckpt is not None:
+        _load_optimizer(opt, sched, ckpt.optimizer, dev)
+        history = list(ckpt.meta["history"])
+        best = float(ckpt.meta["best_val_mae_deg"])
+        start_epoch = int(ckpt.meta["epoch"])
+        log.info("resuming %s at epoch %d (best validation MAE %.3f deg)", ckpt.path, start_epoch, best)
+
+    val_gen = torch.Generator().manual_seed(seed + 7919)
+    val_frames = val.anchors(1)
+    if 0 < tc.val_windows < len(val_frames):
+        val_frames = val_frames[torch.randperm(len(val_frames), generator=val_gen)[:tc.val_windows]].sort().values
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if overwrite and resume is None:
+            for old in ("train_log.jsonl", "train.log"):
+                (out / old).unlink(missing_ok=True)
+        if log_file is not None:
+            _add_file_log(log_file)
+        atomic_write_text(out / "config.toml", config.to_toml())
+        atomic_write_text(out / "data.json", json.dumps({"datasets": hashes, "train_frames": train.n_frames,
+                                                         "val_frames": val.n_frames, "world_size": world,
+                                                         "seed": seed, "device": str(dev)}, indent=1))
+        log.info("training %s (%d parameters) on %d train frames (%d windows/epoch, %d steps/epoch), %d val frames,"
+                 " %s x %d process(es)", config.name, sum(p.numel() for p in system.net.parameters()),
+                 train.n_frames, per_epoch, steps_per_epoch, val.n_frames, dev, world)
+    local = tc.batch_size // world
+    amp_ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else None
+    for epoch in range(start_epoch, tc.epochs):
+        t0 = time.perf_counter()
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = anchors[torch.randperm(len(anchors), generator=gen)[:steps_per_epoch * tc.batch_size]]
+        system.net.train()
+        sums: dict[str, float] = {}
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress or rank != 0,
+                   leave=False)
+        for step in bar:
+            frames = order[step * tc.batch_size:(step + 1) * tc.batch_size]
+            w = augment(_window(system, train, frames, dev), config.augment, system.out_map.root, system.root_idx,
+                        generator=gen)
+            w = Window(*(t[rank * local:(rank + 1) * local] for t in (w.markers, w.present, w.q, w.q_mask, w.s)))
+            inputs = system.inputs(w)
+            if amp_ctx is not None:
+                with amp_ctx():
+                    raw = net(inputs.x, inputs.rel)
+                raw = type(raw)(*(t.float() for t in (raw.coords, raw.root_rot6d, raw.root_trans, raw.scales)))
+            else:
+                raw = net(inputs.x, inputs.rel)
+            pos = system.output_positions()
+            q, s = system.decode(raw, inputs, clamp_root=False)
+            terms = neurik_loss(config.loss, system.fk, q, s, w.q[:, pos], w.s[:, pos], w.q_mask[:, pos],
+                                w.present[:, pos], system.marker_index)
+            opt.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if tc.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(system.net.parameters(), tc.grad_clip)
+            opt.step()
+            sched.step()
+            for k, v in terms.items().items():
+                sums[k] = sums.get(k, 0.0) + v
+            if rank == 0 and progress:
+                bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+        train_terms = {f"train_{k}": v / steps_per_epoch for k, v in sums.items()}
+        val_metrics = {f"val_{k}": v for k, v in validate(system, val, val_frames, dev).items()}
+        record = {"epoch": epoch + 1, **train_terms, **val_metrics, "lr": sched.get_last_lr()[0],
+                  "seconds": time.perf_counter() - t0}
+        history.append(record)
+        improved = record["val_mae_angle_deg"] < best
+        best = min(best, record["val_mae_angle_deg"])
+        if rank == 0:
+            log.info("epoch %d/%d: train loss %.4f, val MAE %.3f deg%s (%.0f s)", epoch + 1, tc.epochs,
+                     record["train_total"], record["val_mae_angle_deg"], " (best)" if improved else "",
+                     record["seconds"])
+            meta = {"config": config.to_dict(), "identity": identity, "data": hashes, "epoch": epoch + 1,
+                    "history": history, "best_val_mae_deg": best, "seed": seed, "version": __version__,
+                    "torch": torch.__version__, "world_size": world, "device": str(dev)}
+            save_checkpoint(out / "last", system.net, system.out_map, meta, optimizer_state=_flat_optimizer(opt, sched))
+            if improved:
+                save_checkpoint(out / "best", system.net, system.out_map, {**meta, "val_mae_angle_deg":
+                                                                          record["val_mae_angle_deg"]})
+            with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+            write_curves(history, out / "curves.png")
+    seconds = time.perf_counter() - t_start
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
+                       best_val_mae_deg=best, seconds=seconds, history=tuple(history))
+
+
+def _add_file_log(path: str | Path) -> None:
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler._biopose = True  # type: ignore[attr-defined]
+    logging.getLogger().addHandler(handler)
+
+
+def _flat_optimizer(opt: torch.optim.Optimizer, sched) -> dict[str, torch.Tensor]:
+    flat = {"scheduler.last_epoch": torch.tensor(sched.last_epoch), "rng": torch.get_rng_state()}
+    for i, st in opt.state_dict()["state"].items():
+        for k, v in st.items():
+            flat[f"state.{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+    return flat
+
+
+def _load_optimizer(opt: torch.optim.Optimizer, sched, flat, device) -> None:
+    if flat is None:
+        raise CheckpointMismatchError("the checkpoint has no optimiser state (<stem>.optim.safetensors); resume from "
+                                      "a training run's last.json")
+    sd = opt.state_dict()
+    state: dict[int, dict] = {}
+    for key, v in flat.items():
+        if key.startswith("state."):
+            _, i, k = key.split(".", 2)
+            state.setdefault(int(i), {})[k] = v.to(device) if k != "step" else v
+    sd["state"] = state
+    opt.load_state_dict(sd)
+    sched.last_epoch = int(flat["scheduler.last_epoch"])
+    for g, base in zip(opt.param_groups, sched.base_lrs):
+        g["lr"] = base * sched.gamma ** sched.last_epoch
+    sched._last_lr = [g["lr"] for g in opt.param_groups]
+    torch.set_rng_state(flat["rng"])
+
+
+def write_curves(history: Sequence[dict], path: Path) -> None:
+    """Loss and validation-error curves per epoch as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..atomic import atomic_path
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].semilogy(ep, [h["train_total"] for h in history], label="train")
+    ax[0].semilogy(ep, [h["val_total"] for h in history], label="validation")
+    ax[0].set_xlabel("epoch")
+    ax[0].set_ylabel("loss")
+    ax[0].legend()
+    ax[1].plot(ep, [h["val_mae_angle_deg"] for h in history], marker="o")
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("validation MAE angle (deg)")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110)
+    plt.close(fig)
