@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import BioposeError, InputFileError
-from ..synth.dataset import Dataset
+from ..datasets import Dataset
 from .augment import Window
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,11 @@ from ..io import read_coordinates
 from ..labeling import LabelConfig
 from ..labeling.labels import read_labels
 from .card import CardStats, write_card
-from .dataset import DatasetNames, ShardWriter, write_manifest
+from ..datasets import DatasetNames, ShardWriter, write_manifest
 from .jobs import SubjectJob, TrialJob
 from .labelling import TrialSummary, finish_task, ik_task, scale_task
 from .masks import MASK_THRESHOLD
-from .records import LabelledTrial, SubjectRecord
+from ..datasets import LabelledTrial, SubjectRecord
 
 log = logging.getLogger(__name__)
 

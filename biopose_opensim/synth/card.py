@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from ..atomic import atomic_path, atomic_write_text
-from .records import LabelledTrial, SubjectRecord
+from ..datasets import LabelledTrial, SubjectRecord
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from biopose_opensim.adapters import read_opencap_session
 from biopose_opensim.adapters.__main__ import main
 from biopose_opensim.errors import InputFileError
 from biopose_opensim.osim import import_opensim
-from biopose_opensim.synth.dataset import Dataset
+from biopose_opensim.datasets import Dataset
 
 
 def _session(root, data_dir, default_model, with_model=True, mot=None):

@@ -14,7 +14,7 @@ import pytest
 from helpers.smpl_sequences import walking_poses, write_amass
 
 from biopose_opensim.adapters.__main__ import main
-from biopose_opensim.synth.dataset import Dataset
+from biopose_opensim.datasets import Dataset
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from biopose_opensim.neurik.config import CONFIGS
-from biopose_opensim.synth.dataset import DatasetNames, ShardWriter, write_manifest
-from biopose_opensim.synth.records import LabelledTrial, SubjectRecord
+from biopose_opensim.datasets import DatasetNames, LabelledTrial, ShardWriter, SubjectRecord, write_manifest
 
 
 def smooth_motion(fk, n_frames: int, rng: np.random.Generator, rate: float = 30.0) -> np.ndarray:

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from biopose_opensim.synth.card import CardStats, write_card
-from biopose_opensim.synth.dataset import Dataset, DatasetNames, ShardWriter, iter_trials, write_manifest
-from biopose_opensim.synth.records import LabelledTrial, SubjectRecord
+from biopose_opensim.datasets import Dataset, DatasetNames, ShardWriter, iter_trials, write_manifest
+from biopose_opensim.datasets import LabelledTrial, SubjectRecord
 
 NAMES = DatasetNames(marker_names=("A", "B", "C"), coordinate_names=("hip", "knee", "pelvis_ty"),
                      body_names=("pelvis", "femur"), bony_markers=("A",))

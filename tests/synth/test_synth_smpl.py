@@ -14,7 +14,7 @@ import pytest
 from synthetic_smpl import landmark_marker_set, write_synthetic_model
 
 from biopose_opensim.synth.__main__ import main
-from biopose_opensim.synth.dataset import Dataset
+from biopose_opensim.datasets import Dataset
 
 pytestmark = pytest.mark.slow
 
