@@ -1,8 +1,8 @@
 """Parity with nimblephysics 0.10.52.1, run in its own environment (``.venvs/nimble``, numpy < 2).
 
 The environment is an install step, ``python scripts/nimble_env.py create`` (``.ci/run`` calls it after the main
-install); without it the test fails with a message naming that command. nimble loads ``Rajagopal2015.osim`` with its own OpenSim parser and
-computes marker world positions frame by frame. Coordinates are mapped by name
+install); without it the test fails with a message naming that command. nimble loads ``Rajagopal2015.osim`` with
+its own OpenSim parser and computes marker world positions frame by frame. Coordinates are mapped by name
 (``nimble_coordinate_map``): nimble drops the patella bodies and the coupled ``knee_angle_*_beta`` coordinates,
 which are not layer inputs either. Tolerance: 1e-5 m on every marker at 60 random poses (locked coordinates
 varied too; nimble does not lock them).
