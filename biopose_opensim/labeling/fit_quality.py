@@ -35,8 +35,8 @@ GUIDANCE_MAX = 0.04
 #: body, e.g. a toe marker on the calcaneus while the toes bend)
 RIGID_CHANGE = 0.01
 RIGID_EXCURSION = 0.025
-#: a change of a scaling pair's mean distance between static and trial beyond what the trial's joint motion
-#: explains for pairs spanning a joint (on the walks of the test data, ASIS-knee changes by up to 12 mm) (m)
+#: a change of a scaling pair's mean distance between static and trial beyond what the pose explains for pairs
+#: spanning a joint (the sample: ASIS-knee 12 mm shorter on average in the walk than in the static) (m)
 MEASUREMENT_CHANGE = 0.02
 
 GROUPS = ((BONY, "bony landmarks"), (CLUSTER, "clusters / tracking markers"))
