@@ -69,6 +69,8 @@ def deferred_interrupt() -> Iterator[threading.Event]:
         yield event
         return
     previous = signal.getsignal(signal.SIGINT)
+    if previous is None:  # a handler not installed from Python: restore Python's default afterwards
+        previous = signal.default_int_handler
 
     def _record(signum, frame) -> None:  # noqa: ARG001 - signal handler signature
         event.set()
