@@ -4,6 +4,7 @@ Examples::
 
     python -m biopose_opensim.label --sample --out results/sample
     python -m biopose_opensim.label --model M.osim --static S.trc --trials T1.trc T2.trc --out DIR --mass 72
+    python -m biopose_opensim.label --model subject01_scaled.osim --trials T1.trc --out DIR   # IK only
     python -m biopose_opensim.label --dataset ROOT --out DIR --workers 4
 
 See ``docs/label.md``. This module only parses arguments; the work is done by
@@ -25,14 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
         "errors, scale factors, report, training labels) for one subject or a dataset.",
     )
     src = p.add_argument_group("input (one subject)")
-    src.add_argument("--model", type=Path, help="generic OpenSim model (.osim); default: the shipped "
-                     "RajagopalLaiUhlrich2023.osim")
-    src.add_argument("--static", type=Path, help="static trial (.trc or .c3d) for scaling and marker placement")
+    src.add_argument("--model", type=Path, help="generic OpenSim model (.osim) to scale; default: the shipped "
+                     "RajagopalLaiUhlrich2023.osim. Without --static: the subject's scaled model, used as given "
+                     "(IK only)")
+    src.add_argument("--static", type=Path, help="static trial (.trc or .c3d) for scaling and marker placement; "
+                     "omit it for IK only on --model as given")
     src.add_argument("--trials", type=Path, nargs="+", help="motion trials (.trc or .c3d) for IK")
     src.add_argument("--subject", help="subject name used in output names (default: the static file's stem, or "
                      "the sample's name)")
-    src.add_argument("--mass", type=float, help="subject mass in kg")
-    src.add_argument("--height", type=float, help="subject height in m")
+    src.add_argument("--mass", type=float, help="subject mass in kg, in (0, 500)")
+    src.add_argument("--height", type=float, help="subject height in m, in (0, 3)")
     src.add_argument("--sample", action="store_true", help="label the shipped sample subject (Rajagopal walk)")
     setup = p.add_argument_group("OpenSim setup")
     setup.add_argument("--markers", type=Path, help="MarkerSet XML replacing the model's markers")

@@ -28,6 +28,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 #: noise-free markers); 1e-6 brings that to about 1.3 deg for roughly twice the IK time.
 DEFAULT_ACCURACY = 1e-6
 
+#: open ranges a subject's values must lie in: mass in kg, height in m
+SUBJECT_RANGES = {"mass": (0.0, 500.0, "kg"), "height": (0.0, 3.0, "m")}
+
 _PATH_FIELDS = ("model", "markers", "scale_setup", "ik_setup")
 _WINDOW_FIELDS = ("static_window", "time_range")
 
@@ -114,10 +117,10 @@ class LabelConfig:
             if sp != "zero" and Path(sp).suffix.lower() not in (".mot", ".sto"):
                 raise ConfigError(f"static_pose must be 'zero' or a .mot/.sto file, got {sp!r}")
             self.static_pose = sp
-        for name in ("accuracy", "mass", "height"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(float(value)) and float(value) > 0):
-                raise ConfigError(f"{name} must be a positive number, got {value!r}")
+        if self.accuracy is not None and not (math.isfinite(float(self.accuracy)) and float(self.accuracy) > 0):
+            raise ConfigError(f"accuracy must be a positive number, got {self.accuracy!r}")
+        for name in ("mass", "height"):
+            setattr(self, name, check_subject_value(name, getattr(self, name), "label configuration"))
         if self.constraint_weight is not None and not float(self.constraint_weight) > 0:
             raise ConfigError(f"constraint_weight must be > 0 (inf: exact), got {self.constraint_weight!r}")
         if not self.max_gap >= 0:
@@ -312,3 +315,38 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+def check_subject_value(key: str, value: Any, where: str, flag: str | None = None) -> float | None:
+    """Validate a subject's ``mass`` (kg, in (0, 500)) or ``height`` (m, in (0, 3)); the one rule for the command
+    line, ``--config`` files and a dataset's ``subject.toml``.
+
+    Args:
+        key: ``"mass"`` or ``"height"``.
+        value: the value given (None: not given).
+        where: what gave it, for the message (a file, ``"command line"``).
+        flag: the option's name for the message (e.g. ``--mass``); ``key`` when None.
+
+    Returns:
+        The value as float, or None.
+
+    Raises:
+        ConfigError: not a finite number in the range; the message names ``where``, the key, the range and, for
+            a value that looks like another unit (72000 -> g, 1780 -> mm), that unit.
+    """
+    if value is None:
+        return None
+    low, high, unit = SUBJECT_RANGES[key]
+    name = flag or key
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if ok and low < value < high:
+        return float(value)
+    hint = ""
+    if ok and value >= high:
+        for factor, other in ((1000.0, "g" if key == "mass" else "mm"), (100.0, "cm")):
+            if key == "mass" and other == "cm":
+                continue
+            if low < value / factor < high:
+                hint = f" ({value:g} looks like {other}; give {value / factor:g} {unit})"
+                break
+    raise ConfigError(f"{where}: {name} must be a number in ({low:g}, {high:g}) {unit}, got {value!r}{hint}")

@@ -17,7 +17,11 @@ key                       shape       meaning
 ``rotational``            (C,)        True for angles
 ``q``                     (T, C)      rad (rotational) or m (translational)
 ``body_names``            (B,)        model bodies
-``s``                     (B, 3)      scale factors per body (x, y, z), OpenSim ScaleTool semantics
+``s``                     (B, 3)      scale factors per body (x, y, z), OpenSim ScaleTool semantics; all 1
+                                      with ``ik_only``
+``ik_only``               ()          True: IK ran on a given (already scaled) model; nothing was scaled
+``marker_span``           (2,)        m: the trial's marker span and the model's span of the same markers
+                                      (the unit plausibility check; NaN when not measured)
 ``subject``, ``trial``    ()          names
 ``mass``, ``height``      ()          kg, m (NaN when unknown)
 ``accuracy``              ()          IK accuracy used

@@ -4,9 +4,12 @@ The "folders" layout, one folder per subject::
 
     ROOT/
       <subject>/
-        static.trc            static trial for scaling (or static.c3d)
+        static.trc            static trial for scaling (or static.c3d); without it: IK only on the subject's
+                              model as given (model.osim, [label] model or --model; nothing is scaled)
         trials/*.trc|*.c3d    motion trials, one IK run each (sorted by name; names must be unique)
         subject.toml          optional: mass (kg), height (m), sex, and a [label] table of per-subject settings
+        model.osim            optional: this subject's model (label setting ``model``): the generic model to
+                              scale, or without a static trial the scaled model IK runs on
         markers.xml           optional: OpenSim MarkerSet for this subject (label setting ``markers``)
         scale_setup.xml       optional: ScaleTool setup template (label setting ``scale_setup``)
         ik_setup.xml          optional: InverseKinematicsTool setup template (label setting ``ik_setup``)
@@ -20,13 +23,12 @@ The "movi" layout is a folder of BML-MoVi ``F_v3d_Subject_N.mat`` files (see :mo
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..errors import BioposeError, ConfigError, InputFileError
-from .config import LabelConfig
+from .config import LabelConfig, check_subject_value
 
 try:  # Python >= 3.11
     import tomllib
@@ -39,7 +41,8 @@ LAYOUTS = ("auto", "folders", "movi")
 TRIAL_SUFFIXES = (".trc", ".c3d")
 SUBJECT_TOML = "subject.toml"
 #: per-subject files that set a label setting when present: file name -> LabelConfig field
-SUBJECT_FILES = {"markers.xml": "markers", "scale_setup.xml": "scale_setup", "ik_setup.xml": "ik_setup"}
+SUBJECT_FILES = {"model.osim": "model", "markers.xml": "markers", "scale_setup.xml": "scale_setup",
+                 "ik_setup.xml": "ik_setup"}
 #: glob of BML-MoVi subject files recognised by the "auto" layout
 MOVI_GLOB = "F_v3d_Subject_*.mat"
 _SEXES = ("female", "male", "other")
@@ -53,7 +56,7 @@ class SubjectEntry:
     Attributes:
         name: the subject folder's name (used for the output folder).
         folder: the subject folder.
-        static: the static trial.
+        static: the static trial (None: IK only on the subject's model as given).
         trials: motion trials, sorted by file name.
         mass: kg, from ``subject.toml`` (None: not given).
         height: m, from ``subject.toml`` (None: not given).
@@ -64,7 +67,7 @@ class SubjectEntry:
 
     name: str
     folder: Path
-    static: Path
+    static: Path | None
     trials: tuple[Path, ...]
     mass: float | None = None
     height: float | None = None
@@ -149,8 +152,6 @@ def discover(root: Path, layout: str = "folders") -> DatasetLayout:
 
 
 def _read_subject(folder: Path, statics: list[Path]) -> SubjectEntry:
-    if not statics:
-        raise InputFileError(folder / "static.trc", "static trial missing; expected static.trc or static.c3d")
     if len(statics) > 1:
         raise InputFileError(folder, "both static.trc and static.c3d present; keep one")
     trials_dir = folder / "trials"
@@ -174,7 +175,9 @@ def _read_subject(folder: Path, statics: list[Path]) -> SubjectEntry:
             overrides[key] = (folder / filename).resolve()
     if overrides:  # validate now so that a bad setting fails this subject alone, before any work
         LabelConfig().with_overrides(**overrides)
-    return SubjectEntry(folder.name, folder, statics[0], tuple(trials), mass, height, sex,
+    if not statics:
+        log.info("%s: no static trial: IK only on the subject's model as given", folder)
+    return SubjectEntry(folder.name, folder, statics[0] if statics else None, tuple(trials), mass, height, sex,
                         tuple(sorted(overrides.items())))
 
 
@@ -197,8 +200,8 @@ def read_subject_toml(path: Path) -> tuple[float | None, float | None, str | Non
     unknown = sorted(set(raw) - allowed)
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; expected mass (kg), height (m), sex, [label]")
-    mass = _positive(path, "mass", raw.get("mass"), "kg", upper=500.0)
-    height = _positive(path, "height", raw.get("height"), "m", upper=3.0)
+    mass = check_subject_value("mass", raw.get("mass"), str(path))
+    height = check_subject_value("height", raw.get("height"), str(path))
     sex = raw.get("sex")
     if sex is not None:
         if not isinstance(sex, str) or sex.strip().lower() not in _SEXES:
@@ -219,11 +222,3 @@ def read_subject_toml(path: Path) -> tuple[float | None, float | None, str | Non
         raise ConfigError(f"{path}: [label]: {exc}") from None
     return mass, height, sex, overrides
 
-
-def _positive(path: Path, key: str, value: Any, unit: str, upper: float) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not 0 < value < upper:
-        raise ConfigError(f"{path}: {key} must be a number in (0, {upper:g}) {unit}, got {value!r}")
-    return float(value)

@@ -15,6 +15,7 @@ from ..io import MarkerData, read_trc
 from ..osim.setups import read_scale_setup
 from .fit_quality import fit_section, group_fits, marker_bodies, measurement_pair_changes, rigid_pair_changes
 from .labels import read_labels
+from .plausibility import report_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .outputs import SubjectPaths
@@ -45,23 +46,30 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
     lines = [f"# OpenSim labels: {prepared.name}", ""]
     lines += [
         "## Subject and settings", "",
-        f"- generic model: `{cfg.model}`" + (f", marker set `{cfg.markers}`" if cfg.markers else ""),
-        f"- scaled model: `{prepared.scaled_model.name}` (total mass {prepared.total_mass:.2f} kg"
+        f"- {'model (as given)' if prepared.ik_only else 'generic model'}: `{cfg.model}`"
+        + (f", marker set `{cfg.markers}`" if cfg.markers else ""),
+        f"- {'model' if prepared.ik_only else 'scaled model'}: `{prepared.scaled_model.name}` (total mass "
+        f"{prepared.total_mass:.2f} kg"
         + (f", subject mass {prepared.mass:g} kg" if prepared.mass else ", mass not given: model mass kept")
         + (f", height {prepared.height:g} m" if prepared.height else "") + ")",
-        f"- setups: `{prepared.setup_scale.name}`"
-        + (f" (template `{cfg.scale_setup}`)" if cfg.scale_setup else " (built by the default/automatic protocol)")
-        + f", `{prepared.setup_ik.name}`"
+        (f"- IK only on the model as given (`{prepared.scaled_model}`): no scaling, no marker placement; the "
+         "labels carry scale factors of 1; IK setup" if prepared.ik_only else
+         f"- setups: `{prepared.setup_scale.name}`"
+         + (f" (template `{cfg.scale_setup}`)" if cfg.scale_setup else " (built by the default/automatic protocol)"))
+        + ("" if prepared.ik_only else ",") + f" `{prepared.setup_ik.name}`"
         + (f" (template `{cfg.ik_setup}`)" if cfg.ik_setup else " (weights by the default/automatic protocol)"),
-        f"- static window: {prepared.static_window[0]:.3f}-{prepared.static_window[1]:.3f} s "
-        f"({prepared.static_window_source}); static pose: "
-        + ("free (IK)" if cfg.static_pose is None else f"prescribed ({cfg.static_pose})"),
+        ("- static trial: none (IK only)" if prepared.static_window is None else
+         f"- static window: {prepared.static_window[0]:.3f}-{prepared.static_window[1]:.3f} s "
+         f"({prepared.static_window_source}); static pose: "
+         + ("free (IK)" if cfg.static_pose is None else f"prescribed ({cfg.static_pose})")),
         f"- IK accuracy {prepared.accuracy:g}, constraint weight {prepared.constraint_weight:g}; "
         f"gaps up to {cfg.max_gap:g} s interpolated",
-        f"- static fit (marker placement's IK on the scaled model, before it moves the markers; markers with "
-        f"placement weight > 0): RMS {_mm(prepared.static_rms)} mm, max {_mm(prepared.static_max)} mm"
-        + (" (" + ", ".join(f"{n} {_mm(e)}" for n, e in prepared.static_marker_errors[:5]) + ")"
-           if prepared.static_marker_errors else (f" ({prepared.static_worst})" if prepared.static_worst else "")),
+        *([] if prepared.ik_only else [
+            f"- static fit (marker placement's IK on the scaled model, before it moves the markers; markers with "
+            f"placement weight > 0): RMS {_mm(prepared.static_rms)} mm, max {_mm(prepared.static_max)} mm"
+            + (" (" + ", ".join(f"{n} {_mm(e)}" for n, e in prepared.static_marker_errors[:5]) + ")"
+               if prepared.static_marker_errors else
+               (f" ({prepared.static_worst})" if prepared.static_worst else ""))]),
         "",
     ]
     if prepared.notes:
@@ -100,6 +108,8 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
     if noise_png is not None:
         lines += [f"![marker RMS distribution]({noise_png.relative_to(paths.out_dir).as_posix()})", ""]
 
+    lines += report_lines(prepared.static_span, prepared.scale_check,
+                          [(r.name, *r.marker_span) for r in results], prepared.ik_only)
     lines += ["## Scale factors", "", "| body | x | y | z |", "|---|---:|---:|---:|"]
     lines += [f"| {b} | {f[0]:.4f} | {f[1]:.4f} | {f[2]:.4f} |" for b, f in prepared.scale_factors]
     lines.append("")
@@ -122,7 +132,9 @@ def write_report(prepared: "PreparedSubject", results: Sequence["TrialResult"], 
     lines += ["## Files", "",
               "`<trial>_ik.mot` (degrees, inDegrees=yes), `<trial>_marker_errors.sto` (m), `labels/<trial>.npz` "
               "(markers, q in rad, s per body), `cleaned/` (marker data handed to OpenSim), "
-              f"`{prepared.scale_factors_json.name}`, `{prepared.setup_scale.name}`, `{prepared.setup_ik.name}` and "
+              f"`{prepared.scale_factors_json.name}`, "
+              + (f"`{prepared.setup_scale.name}`, " if prepared.setup_scale else "")
+              + f"`{prepared.setup_ik.name}` and "
               "`<trial>_setup_ik.xml` (rerunnable in OpenSim), `label_config.toml`, `label.log`.", ""]
     atomic_write_text(paths.report, "\n".join(lines))
     return paths.report

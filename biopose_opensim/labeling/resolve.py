@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import CoordinateMismatchError, InputFileError, MarkerMismatchError
+from ..errors import ConfigError, CoordinateMismatchError, InputFileError, MarkerMismatchError
 from ..io import MarkerData, read_coordinates
 from ..osim.markerset import add_markers, replace_markers, write_markerset
 from ..osim.model import ModelInfo, closest_names, load_model, model_info
@@ -65,6 +65,25 @@ class SubjectSetups:
     height: float | None
     protocol: Protocol | None
     notes: tuple[str, ...]
+    #: static-trial markers added to the model at a provisional place (body origin) before marker placement
+    added_markers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class IKOnlySetups:
+    """IK only on a model as given (already scaled, markers placed): the IK template and what it was built from."""
+
+    ik_template: IKSetup
+    model_file: Path
+    model: ModelInfo
+    renames: dict[str, str]
+    accuracy: float
+    constraint_weight: float
+    notes: tuple[str, ...]
+
+
+#: settings that only steer scaling and marker placement, unused by IK only
+SCALING_SETTINGS = ("scale_setup", "static_pose", "static_window")
 
 
 def resolve_setups(name: str, static_path: Path, mass: float | None, height: float | None,
@@ -174,9 +193,88 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
     )
 
     # ---------------------------------------------------------------- IK template
+    ik_template, accuracy, cweight = _ik_template(name, ik_tpl, protocol, renames, info, static.data, config,
+                                                  paths.scaled_model, notes)
+    return SubjectSetups(
+        scale=scale, ik_template=ik_template, model_file=model_file, markers_file=markers_file, model=info,
+        static=static, renames=renames, window=window, window_source=source, accuracy=accuracy,
+        constraint_weight=cweight, mass=subject_mass, height=subject_height, protocol=protocol, notes=tuple(notes),
+        added_markers=tuple(n for n, _, _ in added),
+    )
+
+
+def resolve_ik_only(name: str, first_trial: MarkerData, config: LabelConfig) -> IKOnlySetups:
+    """The IK template for IK only on ``config.model`` as given: no scaling, no marker placement.
+
+    The model must already be the subject's (scaled, markers placed); its own markers are used. The IK tasks
+    come from ``config.ik_setup`` (a lab's template) or the automatic protocol; marker renames are found from
+    ``first_trial``'s names (raw, as read).
+
+    Raises:
+        ConfigError: no model given, or ``markers`` set (it would replace the model's placed markers).
+        InputFileError, MarkerMismatchError, CoordinateMismatchError: bad model or IK setup.
+    """
+    if config.model is None:
+        raise ConfigError(f"subject {name}: IK only (no static trial) runs on the subject's scaled model as given; "
+                          "give it with --model (dataset: model.osim in the subject folder or [label] model), or "
+                          "give a static trial to scale the generic model")
+    if config.markers is not None:
+        raise ConfigError(f"subject {name}: IK only uses the markers of the model as given ({config.model}); "
+                          f"a marker set ({config.markers}) would replace them with unplaced ones. Drop --markers "
+                          "(markers), or give a static trial to scale and place them")
+    notes: list[str] = [f"IK only on the model as given ({config.model}): no scaling and no marker placement; "
+                        "labels carry scale factors of 1"]
+    unused = [k for k in SCALING_SETTINGS if getattr(config, k) is not None]
+    if unused:
+        notes.append("scaling settings not used (IK only): " + ", ".join(unused))
+    ik_tpl = read_ik_setup(config.ik_setup) if config.ik_setup is not None else None
+    model_file = Path(config.model)
+    info = model_info(load_model(model_file), model_file)
+    if not info.markers:
+        raise InputFileError(model_file, "the model has no markers; IK only needs the subject's model with its "
+                                         "placed markers")
+    renames = marker_renames(first_trial.marker_names, info.marker_names) if config.marker_aliases else {}
+    data = first_trial.rename({k: v for k, v in renames.items() if k in first_trial.marker_names}) if renames \
+        else first_trial
+    protocol = build_protocol(info, (), data.marker_names) if ik_tpl is None else None
+    template, accuracy, cweight = _ik_template(name, ik_tpl, protocol, renames, info, data, config,
+                                               model_file.resolve(), notes)
+    return IKOnlySetups(ik_template=template, model_file=model_file, model=info, renames=renames,
+                        accuracy=accuracy, constraint_weight=cweight, notes=tuple(notes))
+
+
+def reference_markers(config: LabelConfig, ik_only: bool) -> dict[str, tuple[float, float, float]]:
+    """Model marker positions (m, ground, default pose) that trials are checked against before any OpenSim
+    tool runs: the model as given (``ik_only``) or the generic model with its marker set.
+
+    Raises:
+        InputFileError: the model or marker set cannot be read.
+    """
+    scale_tpl = read_scale_setup(config.scale_setup) if config.scale_setup is not None and not ik_only else None
+    model_file = Path(config.model) if ik_only else _model_file(config, scale_tpl)
+    markers_file = None if ik_only else (config.markers if config.markers is not None else
+                                         scale_tpl.marker_set_file if scale_tpl is not None else None)
+    model = load_model(model_file)
+    if markers_file is not None and Path(markers_file).is_file():
+        replace_markers(model, markers_file, keep_existing=True)
+    return marker_positions(model_info(model, model_file))
+
+
+def marker_positions(info: ModelInfo, leave_out=()) -> dict[str, tuple[float, float, float]]:
+    """name -> (x, y, z) m of the model's markers in its default pose (``leave_out``: names to skip)."""
+    skip = set(leave_out)
+    return {m.name: tuple(float(v) for v in xyz) for m, xyz in zip(info.markers, info.markers_in_ground)
+            if m.name not in skip}
+
+
+def _ik_template(name: str, ik_tpl: IKSetup | None, protocol: Protocol | None, renames: dict[str, str],
+                 info: ModelInfo, data: MarkerData, config: LabelConfig, model_file: Path, notes: list[str]
+                 ) -> tuple[IKSetup, float, float]:
+    """The subject's IK template (a lab's setup with renamed tasks, else the protocol's), its accuracy and
+    constraint weight (configuration > setup > defaults)."""
     if ik_tpl is not None:
         ik_base = ik_tpl.replace(marker_tasks=rename_tasks(ik_tpl.marker_tasks, renames))
-        _check_ik_tasks(ik_base, info, static.data, notes)
+        _check_ik_tasks(ik_base, info, data, notes)
     else:
         ik_base = IKSetup(marker_tasks=protocol.ik_tasks)
     _check_coordinates([t.name for t in ik_base.coordinate_tasks if t.apply], info, str(ik_base.source or "IK"))
@@ -185,16 +283,12 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
     cweight = config.constraint_weight if config.constraint_weight is not None else (
         ik_tpl.constraint_weight if ik_tpl is not None else math.inf)
     ik_time = config.time_range if config.time_range is not None else ik_base.time_range
-    ik_template = ik_base.replace(
-        name=name, model_file=paths.scaled_model, marker_file=None, time_range=ik_time, accuracy=accuracy,
+    template = ik_base.replace(
+        name=name, model_file=model_file, marker_file=None, time_range=ik_time, accuracy=accuracy,
         constraint_weight=cweight, output_motion_file=None, results_directory=".", report_errors=True,
         report_marker_locations=True,
     )
-    return SubjectSetups(
-        scale=scale, ik_template=ik_template, model_file=model_file, markers_file=markers_file, model=info,
-        static=static, renames=renames, window=window, window_source=source, accuracy=accuracy,
-        constraint_weight=cweight, mass=subject_mass, height=subject_height, protocol=protocol, notes=tuple(notes),
-    )
+    return template, accuracy, cweight
 
 
 def static_pose_tasks(static_pose: str, model: ModelInfo, window: tuple[float, float],

@@ -13,7 +13,7 @@ from typing import Sequence
 from ..atomic import check_output_dir
 from ..cli import setup_logging
 from ..errors import ConfigError
-from .config import LabelConfig
+from .config import LabelConfig, check_subject_value
 from .subject import SubjectSpec, label_subject
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,20 @@ def run_label(
 ) -> int:
     """Label one subject (``static`` + ``trials``, or ``sample``) or a dataset (``dataset``) into ``out``.
 
-    Returns the exit status (0; in dataset mode 1 when a subject or trial failed). Bad input raises a :class:`~biopose_opensim.errors.BioposeError`.
+    One subject without ``static``: IK only on ``model`` as given (the subject's scaled model); nothing is scaled
+    and the labels carry scale factors of 1. ``mass`` (kg) and ``height`` (m) are checked by
+    :func:`~biopose_opensim.labeling.config.check_subject_value` in every mode.
+
+    Returns the exit status (0; in dataset mode 1 when a subject or trial failed). Bad input raises a
+    :class:`~biopose_opensim.errors.BioposeError`.
     """
     out = Path(out)
     setup_logging(verbosity)  # console first, so that argument errors are reported too
     modes = [bool(sample), dataset is not None, static is not None or bool(trials)]
     if sum(modes) != 1:
-        raise ConfigError("give exactly one of --sample, --dataset ROOT, or --static S.trc --trials T.trc ...")
+        raise ConfigError("give exactly one of --sample, --dataset ROOT, or [--static S.trc] --trials T.trc ...")
+    mass = check_subject_value("mass", mass, "command line", "--mass")  # one rule for every mode
+    height = check_subject_value("height", height, "command line", "--height")
     check_output_dir(out)
     setup_logging(verbosity, log_file=_log_file(out))  # the file appears once the run writes into out
 
@@ -86,11 +93,16 @@ def run_label(
     if workers is not None or scheduler is not None:
         raise ConfigError("--workers and --scheduler apply to --dataset only")
     if spec is None:
-        if static is None or not trials:
-            raise ConfigError("one subject needs --static S.trc and --trials T1.trc [T2.trc ...]")
-        spec = SubjectSpec(name=subject or subject_name_from_static(Path(static)), static=Path(static),
-                           trials=tuple(Path(t) for t in trials), mass=_positive("--mass", mass),
-                           height=_positive("--height", height))
+        if not trials:
+            raise ConfigError("one subject needs --trials T1.trc [T2.trc ...], with --static S.trc to scale "
+                              "--model first, or without --static for IK only on --model as given")
+        if static is None and cfg.model is None:
+            raise ConfigError("IK only (no --static) runs on the model as given: give the subject's scaled model "
+                              "with --model, or a static trial with --static to scale the generic model")
+        name = subject or (subject_name_from_static(Path(static)) if static is not None
+                           else subject_name_from_model(Path(cfg.model)))
+        spec = SubjectSpec(name=name, static=Path(static) if static is not None else None,
+                           trials=tuple(Path(t) for t in trials), mass=mass, height=height)
     else:
         spec = SubjectSpec(name=subject or spec.name, static=spec.static, trials=spec.trials,
                            mass=mass if mass is not None else spec.mass,
@@ -106,10 +118,10 @@ def subject_name_from_static(static: Path) -> str:
     return stem or "subject"
 
 
-def _positive(flag: str, value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise ConfigError(f"{flag} must be a positive number, got {value}")
-    return value
+def subject_name_from_model(model: Path) -> str:
+    """A subject name from a scaled model's file name: ``subject01_scaled.osim`` -> ``subject01``."""
+    stem = re.sub(r"[_\-. ]scaled$", "", Path(model).stem, flags=re.IGNORECASE).strip("_-. ")
+    return stem or "subject"
 
 
 def _log_file(out: Path) -> Path:

@@ -24,11 +24,12 @@ from ..io import MotionData, write_mot
 from ..osim.ik import run_ik
 from ..osim.scale import run_scale
 from ..osim.setups import Measurement, read_ik_setup, write_ik_setup, write_scale_setup
-from .config import LabelConfig
+from .config import LabelConfig, check_subject_value
 from .labels import read_labels, scale_array, write_labels
 from .posing import restore_defaults, static_pose_estimate, write_posed_model
 from .outputs import SubjectPaths, move_into_place, refuse_existing, safe_name, staging_dir
-from .resolve import resolve_setups
+from .plausibility import ScaleCheck, SpanCheck, check_scale_factors, check_span
+from .resolve import marker_positions, resolve_ik_only, resolve_setups
 from .static import check_window
 from .trials import check_shared_markers, clean_trial, read_markers, write_clean_trc
 
@@ -40,10 +41,13 @@ N_WORST = 3
 
 @dataclass(frozen=True)
 class SubjectSpec:
-    """One subject's inputs. ``mass`` in kg and ``height`` in m override the configuration's values."""
+    """One subject's inputs. ``mass`` in kg and ``height`` in m override the configuration's values.
+
+    ``static`` None: IK only on the configuration's ``model`` as given (already the subject's scaled model).
+    """
 
     name: str
-    static: Path
+    static: Path | None
     trials: tuple[Path, ...]
     mass: float | None = None
     height: float | None = None
@@ -58,13 +62,15 @@ class PreparedSubject:
     out_dir: Path
     #: the configuration with every resolved value filled in (model, markers, accuracy, window, mass, ...)
     config: LabelConfig
+    #: the model IK runs on: ``<subject>_scaled.osim``, or with ``ik_only`` the given model where it is
     scaled_model: Path
-    setup_scale: Path
+    #: the ScaleTool setup that ran (None with ``ik_only``)
+    setup_scale: Path | None
     setup_ik: Path
     scale_factors_json: Path
     #: per body: (sx, sy, sz), OpenSim ScaleTool semantics, model body order
     scale_factors: tuple[tuple[str, tuple[float, float, float]], ...]
-    static_window: tuple[float, float]
+    static_window: tuple[float, float] | None
     static_window_source: str
     mass: float | None
     height: float | None
@@ -90,6 +96,14 @@ class PreparedSubject:
     total_mass: float
     notes: tuple[str, ...]
     seconds: float
+    #: True: IK only on the given model (no scaling, no marker placement; scale factors reported as 1)
+    ik_only: bool = False
+    #: (marker, (x, y, z) m) of the model (generic, or the given model with ``ik_only``) in its default pose:
+    #: the reference of the unit plausibility check of every trial
+    model_marker_positions: tuple[tuple[str, tuple[float, float, float]], ...] = ()
+    #: unit plausibility figures of the static trial and of the scale factors (None with ``ik_only``)
+    static_span: SpanCheck | None = None
+    scale_check: ScaleCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,8 @@ class TrialResult:
     #: gaps left to OpenSim's per-frame skip: (marker, start s, end s)
     gaps_unfilled: tuple[tuple[str, float, float], ...] = ()
     unused_markers: tuple[str, ...] = ()
+    #: (trial's marker span, model's span of the same markers), m: the unit plausibility figures
+    marker_span: tuple[float, float] = (float("nan"),) * 2
 
 
 @dataclass(frozen=True)
@@ -136,6 +152,9 @@ def prepare_subject(
 ) -> PreparedSubject:
     """Resolve the setups/protocol, write the setup XMLs used, scale the model (``<subject>_scaled.osim``).
 
+    Without a static trial (``spec.static`` None) nothing is scaled: IK will run on ``config.model`` as given
+    (:func:`prepare_ik_only`).
+
     Raises:
         OutputExistsError: ``out_dir`` holds results and ``overwrite`` is False (nothing is changed).
         BioposeError: bad inputs (missing files, malformed trials, marker names the model lacks, ...).
@@ -145,14 +164,17 @@ def prepare_subject(
     name = safe_name(spec.name)
     paths = SubjectPaths(out_dir, name)
     refuse_existing(paths, overwrite)
-    for label, value in (("mass", spec.mass), ("height", spec.height)):
-        if value is not None and not value > 0:
-            raise ConfigError(f"subject {spec.name}: {label} must be a positive number, got {value}")
+    for key, value in (("mass", spec.mass), ("height", spec.height)):
+        check_subject_value(key, value, f"subject {spec.name}")
+    if spec.static is None:
+        return prepare_ik_only(spec, config, out_dir, t0)
     if not Path(spec.static).is_file():
         raise InputFileError(spec.static, "static trial not found")
     setups = resolve_setups(name, Path(spec.static), spec.mass, spec.height, config, paths)
     for note in setups.notes:
         log.info("%s: %s", name, note)
+    reference = marker_positions(setups.model, leave_out=setups.added_markers)
+    static_span = check_span(setups.static.data, reference, "static trial")  # before OpenSim runs
 
     write_clean_trc(paths.cleaned_static(spec.static), setups.static.data)
     scale = setups.scale
@@ -168,6 +190,7 @@ def prepare_subject(
         write_scale_setup(scale.replace(output_scaled_only_model_file=".scaled_only.osim")
                           if scale.placer_apply else scale, stage_setup)
         result = run_scale(stage_setup)
+        scale_check = check_scale_factors(result.scale_factors, Path(spec.static), setups.static.data.source_units)
         if posed is not None:
             restore_defaults(result.model_file, setups.model_file)
         move_into_place(result.model_file, paths.scaled_model)
@@ -197,12 +220,54 @@ def prepare_subject(
         measurements=tuple(m for m in setups.scale.measurements if m.apply) if "measurements" in
         setups.scale.scaling_order else (), measurement_sources=sources,
         model_markers=setups.model.marker_names, total_mass=result.total_mass, notes=setups.notes,
-        seconds=time.perf_counter() - t0,
+        seconds=time.perf_counter() - t0, model_marker_positions=tuple(reference.items()), static_span=static_span,
+        scale_check=scale_check,
     )
     _write_scale_json(prepared, setups.model_file, setups.markers_file)
     log.info("%s: scaled in %.1f s (static window %.2f-%.2f s, %s; static fit RMS %s)", name, prepared.seconds,
              *setups.window, setups.window_source,
              f"{1000 * result.placer_rms:.1f} mm" if result.placer_rms is not None else "n/a")
+    return prepared
+
+
+def prepare_ik_only(spec: SubjectSpec, config: LabelConfig, out_dir: Path, t0: float | None = None
+                    ) -> PreparedSubject:
+    """IK only: the IK template for ``config.model`` as given (already scaled, markers placed); nothing is scaled.
+
+    Writes ``setup_ik.xml`` and ``scale_factors.json`` (every factor 1, ``"ik_only": true``). The model stays
+    where it is; IK setups name it by its absolute path.
+
+    Raises:
+        ConfigError: no model, or a marker set given; InputFileError etc.: bad model, IK setup or first trial.
+    """
+    t0 = time.perf_counter() if t0 is None else t0
+    out_dir = Path(out_dir).resolve()
+    name = safe_name(spec.name)
+    paths = SubjectPaths(out_dir, name)
+    if not spec.trials:
+        raise ConfigError(f"subject {spec.name}: IK only needs at least one trial")
+    setups = resolve_ik_only(name, read_markers(spec.trials[0], config.up_axis), config)
+    for note in setups.notes:
+        log.info("%s: %s", name, note)
+    info = setups.model
+    write_ik_setup(setups.ik_template, paths.setup_ik)
+    resolved = config.with_overrides(accuracy=setups.accuracy, constraint_weight=setups.constraint_weight,
+                                     mass=spec.mass, height=spec.height)
+    names = set(info.marker_names)
+    ik_markers = tuple(t.name for t in setups.ik_template.marker_tasks if t.apply and t.weight > 0 and t.name in names)
+    prepared = PreparedSubject(
+        name=name, out_dir=out_dir, config=resolved, scaled_model=setups.model_file.resolve(), setup_scale=None,
+        setup_ik=paths.setup_ik, scale_factors_json=paths.scale_factors_json,
+        scale_factors=tuple((b, (1.0, 1.0, 1.0)) for b in info.body_names), static_window=None,
+        static_window_source="none (IK only)", mass=resolved.mass, height=resolved.height, sex=spec.sex,
+        accuracy=setups.accuracy, constraint_weight=setups.constraint_weight,
+        marker_renames=tuple(setups.renames.items()), ik_markers=ik_markers, static_rms=None, static_max=None,
+        static_worst=None, static_marker_errors=(), static_pose=(), measurements=(), measurement_sources=(),
+        model_markers=info.marker_names, total_mass=info.total_mass, notes=setups.notes,
+        seconds=time.perf_counter() - t0, ik_only=True,
+        model_marker_positions=tuple(marker_positions(info).items()),
+    )
+    _write_scale_json(prepared, setups.model_file.resolve(), None)
     return prepared
 
 
@@ -224,16 +289,25 @@ def _write_scale_json(p: PreparedSubject, model_file: Path, markers_file: Path |
     rotational = {c for c, _ in p.static_pose if not c.endswith(("_tx", "_ty", "_tz"))}
     doc = {
         "subject": p.name,
-        "generic_model": str(model_file),
+        "ik_only": p.ik_only,
+        "generic_model": None if p.ik_only else str(model_file),
+        "model": str(model_file) if p.ik_only else None,
         "marker_set": str(markers_file) if markers_file else None,
-        "scaled_model": p.scaled_model.name,
+        "scaled_model": None if p.ik_only else p.scaled_model.name,
         "mass_kg": p.mass,
         "height_m": p.height,
         "total_mass_kg": p.total_mass,
-        "static_window_s": list(p.static_window),
+        "static_window_s": list(p.static_window) if p.static_window is not None else None,
         "static_window_source": p.static_window_source,
         "static_fit": {"rms_m": p.static_rms, "max_m": p.static_max, "worst_marker": p.static_worst},
         "scale_factors": {b: list(f) for b, f in p.scale_factors},
+        "scale_factors_source": "none: IK only on the model as given (factors 1)" if p.ik_only else "OpenSim ScaleTool",
+        "unit_plausibility": {
+            "static_marker_span_m": p.static_span.subject_span if p.static_span else None,
+            "model_marker_span_m": p.static_span.model_span if p.static_span else None,
+            "span_ratio": p.static_span.ratio if p.static_span else None,
+            "median_scale_factor": p.scale_check.median if p.scale_check else None,
+        },
         "measurements": [
             {"name": m.name, "marker_pairs": [list(pr) for pr in m.marker_pairs],
              "bodies": [[b, ax] for b, ax in m.body_scales], "source": dict(p.measurement_sources).get(m.name)}
@@ -269,6 +343,7 @@ def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False)
     tracked = [t.name for t in template.marker_tasks if t.apply and t.weight > 0]
     check_shared_markers(clean.data, tracked, prepared.model_markers, int(cfg.min_shared_markers))
     data = clean.data
+    span = check_span(data, dict(prepared.model_marker_positions), "trial")  # before OpenSim runs
     if template.time_range is not None:
         window = check_window(data, template.time_range, "IK time range")
     else:
@@ -293,7 +368,8 @@ def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False)
             s=scale_array(prepared.scale_factors, [b for b, _ in prepared.scale_factors]),
             subject=prepared.name, trial=tp.name, mass=prepared.mass, height=prepared.height,
             accuracy=result.accuracy, gaps=clean.gaps.to_dict(), unused_markers=np.array(clean.unused, dtype=str),
-            time_range=np.array(window),
+            time_range=np.array(window), ik_only=prepared.ik_only,
+            marker_span=np.array([span.subject_span, span.model_span] if span else [np.nan, np.nan]),
         )
         move_into_place(result.motion_file, tp.ik_mot)
     write_ik_setup(setup.replace(output_motion_file=tp.ik_mot.name, results_directory="."), tp.setup_ik)
@@ -338,6 +414,7 @@ def _result_from_labels(tp, trial: Path, status: str, seconds: float) -> TrialRe
         time_range=(float(tr[0]), float(tr[1])) if tr is not None else None,
         gaps_filled=sum(len(v) for v in gaps.get("filled", {}).values()), gaps_unfilled=unfilled,
         unused_markers=(unused,) if isinstance(unused, str) else tuple(unused),
+        marker_span=tuple(float(v) for v in lab["marker_span"]) if "marker_span" in lab else (float("nan"),) * 2,
     )
 
 
@@ -390,6 +467,28 @@ def finish_subject(prepared: PreparedSubject, results: Sequence[TrialResult]) ->
     )
 
 
+def check_units_up_front(spec: SubjectSpec, config: LabelConfig, trials: Sequence[tuple[Path, object]]) -> None:
+    """The unit plausibility check (:mod:`.plausibility`) of the static trial and every ``(path, MarkerData)``
+    trial against the model's markers, before anything is scaled or written. Skipped when IK only has no model
+    (:func:`prepare_ik_only` refuses that).
+
+    Raises:
+        InputFileError: a file's markers span implausibly much or little for its declared unit.
+    """
+    from ..osim.protocol import marker_renames
+    from .resolve import reference_markers
+
+    ik_only = spec.static is None
+    if ik_only and config.model is None:
+        return
+    reference = reference_markers(config, ik_only)
+    files = ([] if ik_only else [("static trial", read_markers(spec.static, config.up_axis))]) \
+        + [("trial", data) for _, data in trials]
+    for what, data in files:
+        renames = marker_renames(data.marker_names, list(reference)) if config.marker_aliases else {}
+        check_span(data.rename(renames) if renames else data, reference, what)
+
+
 def label_subject(
     spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: bool = False, progress: bool = True
 ) -> SubjectResult:
@@ -419,7 +518,9 @@ def label_subject(
 
     reused = resume.reusable(spec, config, out_dir, overwrite)  # refuses results it may not continue
     # malformed trials and IK time ranges outside a trial fail here, before anything is scaled or written
-    resume.check_time_ranges([(t, read_markers(t, config.up_axis)) for t in trials], config)
+    datas = [(t, read_markers(t, config.up_axis)) for t in trials]
+    resume.check_time_ranges(datas, config)
+    check_units_up_front(spec, config, datas)
     prepared = reused or resume.prepare_cleanly(spec, config, out_dir, overwrite=overwrite)
     results = []
     bar = tqdm(trials, desc=f"IK {prepared.name}", unit="trial", disable=not progress, leave=False)
