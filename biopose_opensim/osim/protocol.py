@@ -77,6 +77,9 @@ LANDMARKS: tuple[Landmark, ...] = (
         ik_weight=5.0),
     _lm("C7", "torso", BONY, "C7", "V.C7", "CV7", ik_weight=5.0, sided=False),
     _lm("CLAV", "torso", BONY, "CLAV", "IJ", "MidClavicle", ik_weight=5.0, sided=False),
+    # a marker on each clavicle, near the sternoclavicular joint (no marker of the default model)
+    _lm("SCL", "torso", BONY, "{S}.Clavicle", "{S}_Clavicle", "{S}Clavicle", "{s}_clavicle", "{S}CLV",
+        ik_weight=5.0),
     _lm("SJC", "humerus", VIRTUAL, "{S}SJC", "{S}_SJC", "{S}.SJC"),
     _lm("LEL", "humerus", BONY, "{S}LEL", "{S}.Elbow", "{S}.Elbow.Lat", "{S}ELB", "{s}_lelbow", "{S}LHE",
         ik_weight=5.0),
@@ -338,7 +341,7 @@ def build_protocol(model: ModelInfo, static_names: Iterable[str], trial_names: I
         # a marker added by a name hint has a guessed body: it never outweighs the model's own markers
         w = IK_WEIGHTS[CLUSTER] if n in added else _ik_weight(n, kinds[n])
         ik_tasks.append(MarkerTask(n, w if w > 0 else 0.0, apply=w > 0))
-    placer_tasks = [MarkerTask(n, 0.0 if n in added else PLACER_WEIGHTS[kinds[n]]) for n in static]
+    placer_tasks = [MarkerTask(n, 0.0 if n in added else _placer_weight(n, kinds[n])) for n in static]
     return Protocol(
         measurements=tuple(measurements), ik_tasks=tuple(ik_tasks), placer_tasks=tuple(placer_tasks),
         measurement_sources=tuple(sources), unscaled_bodies=unscaled,
@@ -351,6 +354,13 @@ def _ik_weight(name: str, kind: str) -> float:
     if hit is not None and hit[0].ik_weight is not None and kind != VIRTUAL:
         return hit[0].ik_weight
     return IK_WEIGHTS[kind]
+
+
+def _placer_weight(name: str, kind: str) -> float:
+    """Bony landmarks weigh in marker placement as in IK (less for the upper body, medial and toe markers)."""
+    if kind == BONY:
+        return _ik_weight(name, kind)
+    return PLACER_WEIGHTS[kind]
 
 
 #: markers closer than this to a joint centre (m) can stand for it in a cross-joint pair
