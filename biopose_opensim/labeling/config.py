@@ -30,6 +30,9 @@ DEFAULT_ACCURACY = 1e-6
 
 #: open ranges a subject's values must lie in: mass in kg, height in m
 SUBJECT_RANGES = {"mass": (0.0, 500.0, "kg"), "height": (0.0, 3.0, "m")}
+#: values too large that read as another unit, for the error message: (factor, unit, human range once converted)
+_OTHER_UNITS = {"mass": ((1000.0, "g", (1.0, 500.0)),),
+                "height": ((1000.0, "mm", (0.4, 2.6)), (100.0, "cm", (0.4, 2.6)))}
 
 _PATH_FIELDS = ("model", "markers", "scale_setup", "ik_setup")
 _WINDOW_FIELDS = ("static_window", "time_range")
@@ -343,10 +346,8 @@ def check_subject_value(key: str, value: Any, where: str, flag: str | None = Non
         return float(value)
     hint = ""
     if ok and value >= high:
-        for factor, other in ((1000.0, "g" if key == "mass" else "mm"), (100.0, "cm")):
-            if key == "mass" and other == "cm":
-                continue
-            if low < value / factor < high:
+        for factor, other, plausible in _OTHER_UNITS[key]:
+            if plausible[0] <= value / factor <= plausible[1]:
                 hint = f" ({value:g} looks like {other}; give {value / factor:g} {unit})"
                 break
     raise ConfigError(f"{where}: {name} must be a number in ({low:g}, {high:g}) {unit}, got {value!r}{hint}")
