@@ -265,8 +265,8 @@ def fit_section(fits: Sequence[GroupFit], changes: Sequence[PairChange], scaling
             text += "no single marker error over the maximum; the RMS exceeds the guidance."
         hit = sorted(limited & set(f.markers))
         if hit:
-            text += (f" {', '.join(hit)} changed place on their body between the static and the trial (pairs "
-                     "above): no rigid model fits both, the data limits them.")
+            text += (f" {', '.join(hit)} do not keep their static-trial distances on their body in the trial "
+                     "(pairs above): no rigid model fits both, the data limits them.")
         on_changed = [(m, bodies[m]) for m, _ in f.over_max if bodies.get(m) in scaled_by]
         if on_changed:
             text += " " + ", ".join(f"{m} sits on {b}, scaled by {scaled_by[b]}" for m, b in on_changed) + \
