@@ -14,6 +14,10 @@ trial, the subject's values and the settings), and finished trials are skipped, 
 inputs or settings of a scaled subject changed, that subject fails with a reason asking for ``--overwrite``:
 existing results are never replaced silently.
 
+IK only: a subject folder without a static trial is not scaled; IK runs on its model as given (``model.osim`` in
+the folder, ``[label] model`` or ``--model``), its labels carry scale factors of 1 and ``summary.json`` marks it
+``"ik_only": true``.
+
 Failures: one failing subject or trial never stops the batch; it is listed with its reason, and
 :attr:`DatasetSummary.exit_code` is 1 when anything failed. A failed scaling or trial removes what it wrote
 (:mod:`.resume`). Invalid subject folders are listed on the console with their reasons.
@@ -96,6 +100,8 @@ class SubjectSummary:
     static_rms: float | None
     trials: tuple[TrialSummary, ...]
     report: Path | None = None
+    #: True: no static trial, IK only on the subject's model as given (labels carry scale factors of 1)
+    ik_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,7 +329,7 @@ def _summaries(found: DatasetLayout, out: Path, prepared, subj_state, trial_out,
             reason = f"report failed: {rep.error}"
         p = prepared.get(e.name)
         rows.append(SubjectSummary(e.name, status, reason, secs, out / e.name, Path(p.scaled_model) if p else None,
-                                   p.static_rms if p else None, tuple(trials), report_path))
+                                   p.static_rms if p else None, tuple(trials), report_path, e.static is None))
     for bad in found.invalid:
         rows.append(SubjectSummary(bad.name, "failed", bad.reason, 0.0, out / bad.name, None, None, ()))
     return tuple(sorted(rows, key=lambda s: s.name))
@@ -350,6 +356,7 @@ def _summary_dict(s: DatasetSummary, started: str, overwrite: bool) -> dict[str,
         "counts": s.counts(), "exit_code": s.exit_code,
         "subjects": [{
             "name": sub.name, "status": sub.status, "reason": sub.reason, "seconds": round(sub.seconds, 3),
+            "ik_only": sub.ik_only,
             "scaled_model": _rel(sub.scaled_model, s.out), "static_rms_m": _num(sub.static_rms),
             "report": _rel(sub.report, s.out),
             "trials": [{
@@ -389,7 +396,8 @@ def _report_md(s: DatasetSummary, started: str) -> str:
         rms = (sum((t.rms_error or 0.0) * t.n_frames for t in ok) / frames) if frames else None
         mx = max((t.max_error for t in ok if t.max_error is not None), default=None)
         rep = f"[report]({_rel(sub.report, s.out)})" if sub.report else ""
-        lines.append(f"| {sub.name} | {sub.status} | {n['done']} / {n['skipped']} / {n['failed']} | {frames} "
+        status = f"{sub.status} (IK only)" if sub.ik_only else sub.status
+        lines.append(f"| {sub.name} | {status} | {n['done']} / {n['skipped']} / {n['failed']} | {frames} "
                      f"| {_mm(rms)} | {_mm(mx)} | {_mm(sub.static_rms)} | {rep} |")
     failures = [(sub.name, None, sub.reason) for sub in s.subjects if sub.status == "failed"]
     failures += [(sub.name, t.name, t.reason) for sub in s.subjects if sub.status != "failed"

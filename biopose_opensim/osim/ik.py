@@ -31,7 +31,10 @@ class IKResult:
 
     Attributes:
         times: (T,) s.
-        q: (T, C) coordinate values, rad (rotational and coupled) or m (translational), model coordinate order.
+        q: (T, C) coordinate values, rad (angles) or m (translations), model coordinate order.
+        rotational: (C,) True for angles: rotational coordinates, and coupled ones that drive a rotation axis (a
+            coupled coordinate only on translation axes, e.g. a pelvis translation wrapped in a
+            ``MultiplierFunction`` by OpenSim 3 scaling, is a length).
         marker_names: (M,) markers tracked by IK (applied task with weight > 0, present in model and data).
         marker_weights: (M,) their IK weights.
         model_markers: (T, M, 3) m, ground frame: model marker positions at the IK solution.
@@ -107,8 +110,8 @@ def run_ik(setup_file: str | Path, model_file: str | Path | None = None) -> IKRe
         if not produced.is_file():
             raise OpenSimToolError(f"{setup_file}: OpenSim InverseKinematicsTool did not write {produced.name}")
 
-    coord_names, rotational = _coordinates(model)
-    times, q = read_coordinates_table(motion_file, coord_names, rotational)
+    coord_names, rotational, degrees = _coordinates(model)
+    times, q = read_coordinates_table(motion_file, coord_names, degrees)
 
     weights = {t.name: t.weight for t in setup.marker_tasks if t.apply and t.weight > 0}
     model_marker_names = {model.getMarkerSet().get(i).getName() for i in range(model.getMarkerSet().getSize())}
@@ -132,6 +135,8 @@ def run_ik(setup_file: str | Path, model_file: str | Path | None = None) -> IKRe
 
 # ------------------------------------------------------------------------------------------------ readers
 def read_coordinates_table(path: str | Path, coordinate_names, rotational) -> tuple[np.ndarray, np.ndarray]:
+    # ``rotational``: the columns converted from degrees when the file is inDegrees (for OpenSim's own output: the
+    # coordinates of motion type Rotational, see :func:`_coordinates`)
     """Times (T,) and coordinates (T, C) in rad/m from an OpenSim .mot/.sto (degrees converted if inDegrees).
 
     Columns are matched by coordinate name or by state path (``/jointset/j/<name>/value``).
@@ -194,10 +199,35 @@ def _match_times(source: np.ndarray, target: np.ndarray, path: Path) -> np.ndarr
     return idx
 
 
-def _coordinates(model) -> tuple[tuple[str, ...], tuple[bool, ...]]:
-    """Coordinate names and angle flags (rotational or coupled: degrees in a ``.mot``), model order."""
+def _coordinates(model) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bool, ...]]:
+    """Coordinate names, angle flags and degree flags, model order.
+
+    Degree flags follow OpenSim's writer (``SimbodyEngine::convertRadiansToDegrees``): only coordinates of motion
+    type Rotational are written in degrees; Coupled ones (e.g. Rajagopal's ``knee_angle_r_beta``, or pelvis
+    translations scaled by OpenSim 3) stay in rad or m. Angle flags: rotational, or coupled and driving a
+    rotation axis of a CustomJoint (any coupled coordinate of another joint type counts as an angle).
+    """
     coords = coordinate_infos(model)
-    return tuple(c.name for c in coords), tuple(c.rotational for c in coords)
+    on_translation_only = _coupled_translations(model)
+    angles = tuple(c.rotational and c.name not in on_translation_only for c in coords)
+    degrees = tuple(c.motion_type == "rotational" for c in coords)
+    return tuple(c.name for c in coords), angles, degrees
+
+
+def _coupled_translations(model) -> set[str]:
+    """Names of coupled coordinates that appear only on translation axes of CustomJoints (lengths, in m)."""
+    osim = import_opensim()
+    rotation, translation = set(), set()
+    joints = model.getJointSet()
+    for i in range(joints.getSize()):
+        custom = osim.CustomJoint.safeDownCast(joints.get(i))
+        if custom is None:
+            continue
+        st = custom.getSpatialTransform()
+        for k in range(6):
+            names = st.getTransformAxis(k).getCoordinateNamesInArray()
+            (rotation if k < 3 else translation).update(names.get(j) for j in range(names.getSize()))
+    return translation - rotation
 
 
 class _quiet_nan_warnings:

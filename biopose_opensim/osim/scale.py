@@ -189,5 +189,6 @@ def _read_static_pose(path: Path, model) -> tuple[tuple[str, float], ...]:
     for c in coordinate_infos(model):
         if c.name in columns:
             v = float(row[columns[c.name]])
-            out.append((c.name, v * np.pi / 180.0 if degrees and c.rotational else v))
+            # OpenSim writes only coordinates of motion type Rotational in degrees (coupled ones stay in rad/m)
+            out.append((c.name, v * np.pi / 180.0 if degrees and c.motion_type == "rotational" else v))
     return tuple(out)
