@@ -1,7 +1,9 @@
 """The shipped sample subject (``biopose_opensim/data/sample``): Rajagopal et al. (2016) walking data.
 
 The sample folder is a dataset in the "folders" layout holding one subject, so it is read exactly as
-``--dataset`` reads subjects (``static.trc``, ``trials/*.trc``, ``subject.toml``, ``markers.xml``).
+``--dataset`` reads subjects (``static.trc``, ``trials/*.trc``, ``subject.toml``, ``markers.xml``). The walk is
+paired with the static trial of its own capture session (the data set's ``static_walk_2.trc``); why, and the fit
+this gives, in ``biopose_opensim/data/sample/README.md`` and ``docs/label.md`` ("The sample subject").
 """
 from __future__ import annotations
 
