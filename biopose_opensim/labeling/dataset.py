@@ -14,8 +14,8 @@ trial, the subject's values and the settings), and finished trials are skipped, 
 inputs or settings of a scaled subject changed, that subject fails with a reason asking for ``--overwrite``:
 existing results are never replaced silently.
 
-IK only: a subject folder without a static trial is not scaled; IK runs on its model as given (``model.osim`` in
-the folder, ``[label] model`` or ``--model``), its labels carry scale factors of 1 and ``summary.json`` marks it
+IK only: a subject folder without a static trial is not scaled; IK runs on its own model as given (``model.osim``
+in the folder or ``[label] model`` in ``subject.toml``; the dataset-wide model is the generic one), its labels carry scale factors of 1 and ``summary.json`` marks it
 ``"ik_only": true``.
 
 Failures: one failing subject or trial never stops the batch; it is listed with its reason, and

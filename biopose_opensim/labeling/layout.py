@@ -5,7 +5,7 @@ The "folders" layout, one folder per subject::
     ROOT/
       <subject>/
         static.trc            static trial for scaling (or static.c3d); without it: IK only on the subject's
-                              model as given (model.osim, [label] model or --model; nothing is scaled)
+                              own model as given (model.osim or [label] model; nothing is scaled)
         trials/*.trc|*.c3d    motion trials, one IK run each (sorted by name; names must be unique)
         subject.toml          optional: mass (kg), height (m), sex, and a [label] table of per-subject settings
         model.osim            optional: this subject's model (label setting ``model``): the generic model to
@@ -176,6 +176,10 @@ def _read_subject(folder: Path, statics: list[Path]) -> SubjectEntry:
     if overrides:  # validate now so that a bad setting fails this subject alone, before any work
         LabelConfig().with_overrides(**overrides)
     if not statics:
+        if "model" not in overrides:  # the dataset-wide model is the generic one to scale, never IK-only's model
+            raise InputFileError(folder / "static.trc", "no static trial (static.trc or static.c3d) to scale the "
+                                 "model, and no model of this subject's own for IK only (model.osim in the folder "
+                                 f"or [label] model in {SUBJECT_TOML})")
         log.info("%s: no static trial: IK only on the subject's model as given", folder)
     return SubjectEntry(folder.name, folder, statics[0] if statics else None, tuple(trials), mass, height, sex,
                         tuple(sorted(overrides.items())))

@@ -81,7 +81,9 @@ def test_discovery_of_the_folders_layout(dataset, tmp_path):
     assert found.subjects == ()
     reasons = {s.name: s.reason for s in found.invalid}
     assert "unknown key(s) weight; expected mass (kg), height (m), sex, [label]" in reasons["subjA"]
-    assert reasons["subjB"].endswith("static.trc: static trial missing; expected static.trc or static.c3d")
+    # no static trial and no model of its own (IK only needs the subject's model as given)
+    assert "static.trc: no static trial (static.trc or static.c3d) to scale the model, and no model of this " \
+           "subject's own for IK only (model.osim in the folder or [label] model in subject.toml)" in reasons["subjB"]
     assert reasons["subjC"].endswith("trials: no motion trials; expected trials/*.trc or trials/*.c3d")
     assert "height must be a number in (0, 3) m, got 180" in reasons["subjD"]
     with pytest.raises(InputFileError, match="no subject folders found"):
@@ -171,7 +173,7 @@ def test_a_corrupt_trial_and_a_broken_subject_fail_alone(dataset, gait2392_dir, 
     assert trials["walk_b"]["status"] == trials["walk_c"]["status"] == "done"
     assert trials["broken"]["status"] == "failed"
     assert "InputFileError" in trials["broken"]["reason"] and "broken.trc" in trials["broken"]["reason"]
-    assert subjects["subjC"]["status"] == "failed" and "static trial missing" in subjects["subjC"]["reason"]
+    assert subjects["subjC"]["status"] == "failed" and "no static trial" in subjects["subjC"]["reason"]
     report = (out / "report.md").read_text()
     assert "- **subjB/broken**: biopose_opensim.errors.InputFileError" in report
     assert "- **subjC**:" in report and "exit status is 1" in report
