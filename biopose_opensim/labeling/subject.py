@@ -481,6 +481,8 @@ def check_units_up_front(spec: SubjectSpec, config: LabelConfig, trials: Sequenc
     ik_only = spec.static is None
     if ik_only and config.model is None:
         return
+    if not ik_only and not Path(spec.static).is_file():
+        raise InputFileError(spec.static, "static trial not found")
     reference = reference_markers(config, ik_only)
     files = ([] if ik_only else [("static trial", read_markers(spec.static, config.up_axis))]) \
         + [("trial", data) for _, data in trials]

@@ -129,7 +129,7 @@ def test_static_window_outside_and_missing_files(tmp_path, gait2392_dir, short_w
     _expect_error(_args(gait2392_dir, short_walk, tmp_path / "o4", "--accuracy", "-1"), caplog,
                   "accuracy must be a positive number")
     _expect_error(_args(gait2392_dir, short_walk, tmp_path / "o5", "--mass", "-3"), caplog,
-                  "mass must be a positive number")
+                  "--mass must be a number in (0, 500) kg, got -3.0")
 
 
 def test_gappy_static_window(tmp_path, gait2392_dir, short_walk, caplog):
