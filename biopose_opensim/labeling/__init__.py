@@ -8,6 +8,7 @@ from .subject import (
     finish_subject,
     label_subject,
     label_trial,
+    prepare_ik_only,
     prepare_subject,
 )
 
@@ -21,5 +22,6 @@ __all__ = [
     "finish_subject",
     "label_subject",
     "label_trial",
+    "prepare_ik_only",
     "prepare_subject",
 ]
