@@ -219,7 +219,7 @@ def _build(cls, data: dict[str, Any], source: str, prefix: str):
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=2)
             hint = f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(fields)}"
-            raise ConfigError(f"{source}: unknown key {prefix}{key!r}{hint}")
+            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
         default = getattr(defaults, key)
         if dataclasses.is_dataclass(default):
             values[key] = _build(type(default), value, source, f"{prefix}{key}.")

@@ -50,7 +50,8 @@ class OutputMap(nn.Module):
         lead = raw.coords.shape[:-1]
         q = self.defaults.to(dtype).expand(*lead, -1).clone()
         lo, hi = self.ranges[self.free_index, 0].to(dtype), self.ranges[self.free_index, 1].to(dtype)
-        q[..., self.free_index] = lo + (hi - lo) * torch.sigmoid(raw.coords)
+        # the min/max only absorbs rounding when the sigmoid saturates in float32
+        q[..., self.free_index] = torch.minimum(torch.maximum(lo + (hi - lo) * torch.sigmoid(raw.coords), lo), hi)
         rot_c = rotation_6d_to_matrix(raw.root_rot6d)
         rot, trans = restore_root(rot_c, raw.root_trans, origin.to(dtype), heading.to(dtype))
         angles, tq = self.root.coordinates(rot, trans)
@@ -61,5 +62,6 @@ class OutputMap(nn.Module):
             cl = self.clamped[idx]
             root_q = torch.where(cl, torch.maximum(torch.minimum(root_q, r_hi), r_lo), root_q)
         q[..., idx] = root_q
-        s = self.scale_mean.to(dtype) + self.scale_amplitude.to(dtype) * torch.tanh(raw.scales)
+        mean, amp = self.scale_mean.to(dtype), self.scale_amplitude.to(dtype)
+        s = torch.minimum(torch.maximum(mean + amp * torch.tanh(raw.scales), mean - amp), mean + amp)
         return q, s

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of a training run: output folder, checkpoints, per-epoch history, best validation error."""
+    """Outcome of a training run: output folder, checkpoints, per-epoch history, best validation error, and the
+    network's final parameters (``state``, CPU tensors, this process's copy)."""
 
     out: Path
     best: Path
@@ -49,6 +50,7 @@ class TrainResult:
     best_val_mae_deg: float
     seconds: float
     history: tuple[dict, ...] = field(default_factory=tuple)
+    state: dict = field(default_factory=dict, repr=False)
 
 
 def _dist():
@@ -111,7 +113,9 @@ def validate(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device
 
 def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Path, resume: str | Path | None = None,
                  device: str = "cpu", seed: int = 0, progress: bool = True, overwrite: bool = False,
-                 log_file: str | Path | None = None, fk=None) -> TrainResult:
+                 log_file: str | Path | None = None, fk=None,
+                 splits: tuple[SplitData, SplitData, dict] | None = None,
+                 stop_after: int | None = None) -> TrainResult:
     """Train NeurIK on the ``train`` split of ``data`` (one or more dataset folders), validating on ``val``.
 
     Raises:
@@ -120,9 +124,15 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
         OutputExistsError: ``out`` holds a training run and neither ``resume`` nor ``overwrite`` was given.
 
     ``log_file`` (rank 0) receives the plain-text log once the checks have passed; ``fk`` is an already built
-    FK layer of the configuration's model and marker set (default: built from the files).
+    FK layer of the configuration's model and marker set (default: built from the files); ``splits`` are the
+    train and validation splits already in memory with the datasets' manifest hashes (default: read from
+    ``data``); ``stop_after`` stops after that many epochs of this call (the run stays resumable).
     """
     t_start = time.perf_counter()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if config.train.batch_size % world:
+        raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
+                          f"processes ({world})")
     rank, world = _dist()
     out = Path(out)
     dev = torch.device(device)
@@ -131,9 +141,6 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
             raise ConfigError("--device cuda: no CUDA device is available")
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(dev)
-    if config.train.batch_size % world:
-        raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
-                          f"processes ({world})")
     if (out / "last.json").exists() and resume is None and not overwrite:
         raise OutputExistsError(f"{out} already holds a training run; use --resume {out / 'last.json'} or "
                                 "--overwrite")
@@ -149,9 +156,12 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
         fk = OsimFK.from_osim(config.model_path(), marker_set=config.marker_set_path())
     probe = NeurIKSystem.build(config, torch.ones(fk.n_bodies, 3), torch.ones(fk.n_bodies, 3), fk=fk)
     names = (probe.marker_names, fk.coordinate_names, fk.body_names)
-    train = load_split(data, "train", *names)
-    val = load_split(data, "val", *names)
-    hashes = {str(Path(d)): manifest_hash(d) for d in data}
+    if splits is None:
+        train = load_split(data, "train", *names)
+        val = load_split(data, "val", *names)
+        hashes = {str(Path(d)): manifest_hash(d) for d in data}
+    else:
+        train, val, hashes = splits
     if ckpt is not None and ckpt.meta.get("data") != hashes:
         raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained on other data "
                                       f"({ckpt.meta.get('data')}); resume with the same --data")
@@ -205,7 +215,8 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
                  train.n_frames, per_epoch, steps_per_epoch, val.n_frames, dev, world)
     local = tc.batch_size // world
     amp_ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else None
-    for epoch in range(start_epoch, tc.epochs):
+    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, last_epoch):
         t0 = time.perf_counter()
         gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = anchors[torch.randperm(len(anchors), generator=gen)[:steps_per_epoch * tc.batch_size]]
@@ -266,7 +277,8 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
 
         dist.barrier()
     return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
-                       best_val_mae_deg=best, seconds=seconds, history=tuple(history))
+                       best_val_mae_deg=best, seconds=seconds, history=tuple(history),
+                       state={k: v.detach().cpu().clone() for k, v in system.net.state_dict().items()})
 
 
 def _add_file_log(path: str | Path) -> None:
