@@ -144,10 +144,10 @@ def run(args) -> None:
         # two short probes give the time per step and per epoch (validation, checkpoint); then the configured
         # epochs are kept and the windows per epoch fitted into the budget
         probe = lambda n: dataclasses.replace(cfg.train, epochs=1, windows_per_epoch=n * cfg.train.batch_size)  # noqa
-        _, t10 = fit(cfg.replace(train=probe(10)))
-        _, t30 = fit(cfg.replace(train=probe(30)))
-        t_step = max((t30 - t10) / 20, 1e-4)
-        t_epoch = max(t10 - 10 * t_step, 0.0)
+        _, t10 = fit(cfg.replace(train=probe(20)))
+        _, t30 = fit(cfg.replace(train=probe(80)))
+        t_step = max((t30 - t10) / 60, 1e-4)
+        t_epoch = max(t10 - 20 * t_step, 0.0)
         all_windows = len(train.anchors(cfg.train.window_stride))
         steps = int((budget / cfg.train.epochs - t_epoch) / t_step)
         windows = min(all_windows, max(steps, 10) * cfg.train.batch_size)
