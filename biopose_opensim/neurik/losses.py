@@ -55,14 +55,17 @@ def neurik_loss(cfg: LossConfig, fk, q_pred: torch.Tensor, s_pred: torch.Tensor,
         q_mask: (..., C) bool, label trusted; marker_present: (..., M) bool, marker present in the input frame.
         marker_index: (M,) the input markers among the FK layer's markers.
     """
-    pred = fk(q_pred, s_pred)
-    with torch.no_grad():
-        true = fk(q_true, s_true)
     frame_ok = q_mask.all(-1)
-    joints = _masked_mean((pred.joint_centers - true.joint_centers).norm(dim=-1).mean(-1), frame_ok)
-    mk_w = marker_present & frame_ok[..., None]
-    d = (pred.markers[..., marker_index, :] - true.markers[..., marker_index, :]).norm(dim=-1)
-    markers = _masked_mean(d, mk_w)
+    if cfg.joints or cfg.markers:
+        pred = fk(q_pred, s_pred)
+        with torch.no_grad():
+            true = fk(q_true, s_true)
+        joints = _masked_mean((pred.joint_centers - true.joint_centers).norm(dim=-1).mean(-1), frame_ok)
+        mk_w = marker_present & frame_ok[..., None]
+        d = (pred.markers[..., marker_index, :] - true.markers[..., marker_index, :]).norm(dim=-1)
+        markers = _masked_mean(d, mk_w)
+    else:  # no FK term (the MLP baseline): skip the FK layer
+        joints = markers = q_pred.new_zeros(())
     scales = (s_pred - s_true).abs().mean()
     free = ~fk.locked
     dq = wrapped_difference(q_pred, q_true, fk.rotational).abs()
