@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.interrupts import assert_one_interrupt_message
 
 from biopose_opensim.atomic import atomic_path, atomic_write_text, new_file_mode
 from biopose_opensim.label import main
@@ -54,13 +55,6 @@ def _interrupt_during_ik(argv: list[str], log_file: Path) -> tuple[int, str]:
     return proc.returncode, output
 
 
-def _assert_one_interrupt_message(rc: int, output: str) -> None:
-    assert rc == 130, output
-    assert "Traceback" not in output and "SystemError" not in output, output
-    errors = [line for line in output.splitlines() if line.startswith(("ERROR", "CRITICAL"))]
-    assert len(errors) == 1 and "interrupted (Ctrl-C)" in errors[0], output
-
-
 def _no_partial_files(out: Path) -> None:
     leftovers = [p for p in out.rglob("*") if p.name.startswith(".") and p.name != ".prepared.pkl"]
     assert leftovers == [], leftovers
@@ -69,7 +63,7 @@ def _no_partial_files(out: Path) -> None:
 def test_sigint_during_ik_stops_cleanly_and_the_rerun_resumes(tmp_path, gait2392_dir, caplog):
     out = tmp_path / "out"
     rc, output = _interrupt_during_ik(_one_subject(gait2392_dir, out), out / "label.log")
-    _assert_one_interrupt_message(rc, output)
+    assert_one_interrupt_message(rc, output)
     _no_partial_files(out)
     # the interrupted trial left nothing; the finished scaling stays, recorded for the rerun
     trial_outputs = [out / "subject01_walk1_ik.mot", out / "subject01_walk1_marker_errors.sto",
@@ -112,7 +106,7 @@ def test_sigint_in_dataset_mode_with_one_worker_stops_the_run(tmp_path, gait2392
     argv = ["--dataset", str(root), "--workers", "1", "--model", str(gait2392_dir / "gait2392_simbody.osim"),
             "--markers", str(gait2392_dir / "gait2392_Scale_MarkerSet.xml"), "--out", str(out)]
     rc, output = _interrupt_during_ik(argv, out / "label.log")
-    _assert_one_interrupt_message(rc, output)  # not swallowed as a failed trial
+    assert_one_interrupt_message(rc, output)  # not swallowed as a failed trial
     _no_partial_files(out)
     assert not (out / "summary.json").exists()
     assert not (out / "s01" / "walk_ik.mot").exists() and not (out / "s01" / "labels" / "walk.npz").exists()
