@@ -89,12 +89,6 @@ def keyframe_curve(keys: Sequence[tuple[float, float]], t: np.ndarray) -> np.nda
     return out
 
 
-def smoothstep(x: np.ndarray) -> np.ndarray:
-    """C¹ ramp from 0 (x ≤ 0) to 1 (x ≥ 1)."""
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3.0 - 2.0 * x)
-
-
 class CurveBuilder:
     """Accumulates named coordinate curves (degrees or metres) and turns them into a ``(T, C)`` array.
 
