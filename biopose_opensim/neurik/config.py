@@ -268,8 +268,9 @@ def _toml_value(value: Any) -> str:
     return f'"{text}"'
 
 
-#: The named configurations. ``paper``: the paper's sizes and schedule (a GPU recipe). ``cpu``: trains on a
-#: 2-core CPU in about an hour (every frame of a 32-frame window supervised, smaller network). ``mlp``: the
+#: The named configurations. ``paper``: the paper's sizes, loss weights and schedule (a GPU recipe). ``cpu``:
+#: trains on a 2-core CPU in about 20 minutes (every frame of a 32-frame window supervised, smaller network, the
+#: coordinate loss weighted 1.0 and lighter noise and occlusion, chosen on validation, see docs/neurik.md). ``mlp``: the
 #: per-frame baseline (±4 frames of context, no FK loss, no augmentation). ``tiny``: tests.
 CONFIGS: dict[str, NeurIKConfig] = {
     "paper": NeurIKConfig(name="paper"),
@@ -277,6 +278,8 @@ CONFIGS: dict[str, NeurIKConfig] = {
         name="cpu",
         model=ModelConfig(window=32, embed_dim=16, d_model=128, heads=4, layers=2, ffn=256, dropout=0.05,
                           output="all"),
+        loss=LossConfig(coords=1.0),
+        augment=AugmentConfig(noise_mm=4.0, dropout=0.2),
         train=TrainConfig(epochs=30, batch_size=32, lr=1e-3, lr_final=2e-5, window_stride=8, val_windows=1024)),
     "mlp": NeurIKConfig(
         name="mlp",
