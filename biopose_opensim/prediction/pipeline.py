@@ -34,7 +34,7 @@ from ..io import write_coordinates_mot
 from ..labeling.outputs import move_into_place, staging_dir
 from ..osim.manual_scale import scale_model_manually
 from .inputs import TrialInput, find_trials, read_trial
-from .validate import MarkerErrors, opensim_marker_errors, write_marker_errors
+from .validate import MarkerErrors, measured_markers, opensim_marker_errors, write_marker_errors
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class PredictionResult:
     trials: tuple[TrialPrediction, ...]
     scale_factors: np.ndarray  # (NB, 3), body_names order
     body_names: tuple[str, ...]
+    marker_names: tuple[str, ...]  # the network's input markers
+    measured_markers: tuple[str, ...]  # those whose OpenSim errors are reported
     scaled_model: Path
     scale_set: Path
     summary: Path
@@ -143,6 +145,11 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
     log.info("checkpoint %s loaded in %.2f s (%s)", ckpt.path, load_s, system.config.model_path().name)
 
     names = system.marker_names
+    measured = measured_markers(names, system.config.marker_set_path())
+    sel = [names.index(n) for n in measured]
+    if len(measured) < len(names):
+        log.info("marker errors over the %d of %d markers OpenSim IK tracks (the marker set's IK setup)",
+                 len(measured), len(names))
     trials = [read_trial(p, names) for p in paths]
     static_trial = read_trial(static, names) if static is not None else None
 
@@ -179,11 +186,12 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
             q_t = torch.as_tensor(q, dtype=torch.float32, device=system.device)
             with torch.no_grad():
                 q_full = fk.full_coordinates(q_t, s_subject.expand(len(q), -1, -1)).double().cpu().numpy()
-                fk_markers = fk(q_t, s_subject.expand(len(q), -1, -1)).markers[:, system.marker_index]
+                fk_markers = fk(q_t, s_subject.expand(len(q), -1, -1)).markers[:, system.marker_index[sel]]
             mot = stage / f"{trial.name}_neurik.mot"
             write_coordinates_mot(mot, trial.times, q_full, fk.all_coordinate_names, degrees,
                                   name=f"{trial.name} NeurIK coordinates")
-            errors = opensim_marker_errors(scaled, fk.all_coordinate_names, q_full, trial.times, trial.markers, names)
+            errors = opensim_marker_errors(scaled, fk.all_coordinate_names, q_full, trial.times,
+                                           trial.markers[:, sel], measured)
             err_file = write_marker_errors(stage / f"{trial.name}_neurik_marker_errors.sto", errors)
             fk_diff = float(np.abs(errors.model_markers - fk_markers.double().cpu().numpy()).max())
             png = plot_angles(stage / f"{trial.name}_neurik_angles.png", trial, q_full, fk.all_coordinate_names)
@@ -194,7 +202,8 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
                                            fk_opensim_max_m=fk_diff, mot=out / mot.name,
                                            marker_errors_file=out / err_file.name, plot=out / png.name))
         result = PredictionResult(subject=subject, trials=tuple(results), scale_factors=factors,
-                                  body_names=body_names, scaled_model=out / scaled.name, scale_set=out / scale_set.name,
+                                  body_names=body_names, marker_names=tuple(names), measured_markers=measured,
+                                  scaled_model=out / scaled.name, scale_set=out / scale_set.name,
                                   summary=out / "predict.json", report=out / "report.md", model_load_seconds=load_s)
         meta = {"checkpoint": _checkpoint_identity(ckpt, system), "device": device,
                 "static": str(static) if static is not None else None,

@@ -63,8 +63,7 @@ def trial_summary(p: "TrialPrediction", marker_names: Sequence[str], out: Path) 
 
 def write_summary(path: Path, result: "PredictionResult", meta: Mapping[str, Any]) -> Path:
     """``predict.json``: subject, checkpoint identity, timings, scale factors and per-trial summaries."""
-    names = result.trials[0].errors.marker_names if result.trials else ()
-    trials = [trial_summary(p, names, path.parent) for p in result.trials]
+    trials = [trial_summary(p, result.marker_names, path.parent) for p in result.trials]
     solve = sum(p.solve_seconds for p in result.trials)
     frames = sum(p.trial.n_frames for p in result.trials)
     doc = {
@@ -74,6 +73,8 @@ def write_summary(path: Path, result: "PredictionResult", meta: Mapping[str, Any
                     "frames": frames, "frames_per_second": frames / max(solve, 1e-12),
                     "scale_seconds": meta["scale_seconds"],
                     "opensim_check_seconds": sum(p.errors.seconds for p in result.trials)},
+        "markers": {"network": len(result.marker_names), "measured": len(result.measured_markers),
+                    "not_measured": [n for n in result.marker_names if n not in result.measured_markers]},
         "scale": {"source": "static" if meta["static"] else "trials", "static": meta["static"],
                   "frames": meta["scale_frames"], "statistic": "median over frames",
                   "scaled_model": result.scaled_model.name, "scale_set": result.scale_set.name,
@@ -99,7 +100,8 @@ def write_report(path: Path, result: "PredictionResult", meta: Mapping[str, Any]
         f"over {meta['scale_frames']} frames of "
         + (f"the static trial `{Path(meta['static']).name}`." if meta["static"] else "the trials."), "",
         "Marker errors: OpenSim places the scaled model at every predicted frame and measures each marker against "
-        "the trial (per-frame RMS over the markers present).", "",
+        "the trial (per-frame RMS over the markers present; "
+        f"{len(result.measured_markers)} of the {len(result.marker_names)} markers: those OpenSim IK tracks).", "",
         "| trial | frames | solve (s) | frames/s | OpenSim check (s) | marker RMS mean (mm) | marker RMS max (mm) "
         "| max marker error (mm) | frames with missing markers |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",

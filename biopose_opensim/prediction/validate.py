@@ -34,6 +34,26 @@ class MarkerErrors:
     seconds: float
 
 
+def ik_setup_of(marker_set: Path | None) -> Path | None:
+    """The IK setup shipped beside a marker set (``<set>_markers.xml`` -> ``<set>_Setup_IK.xml``), if any."""
+    if marker_set is None or not marker_set.name.endswith("_markers.xml"):
+        return None
+    setup = marker_set.with_name(marker_set.name[: -len("_markers.xml")] + "_Setup_IK.xml")
+    return setup if setup.is_file() else None
+
+
+def measured_markers(marker_names: Sequence[str], marker_set: Path | None) -> tuple[str, ...]:
+    """The markers whose errors are reported: those OpenSim IK tracks with the marker set's IK setup (applied, weight
+    > 0; e.g. the D3KE ground projections are not), in ``marker_names`` order; all of them without such a setup."""
+    from ..osim.setups import read_ik_setup
+
+    setup = ik_setup_of(marker_set)
+    if setup is None:
+        return tuple(marker_names)
+    tracked = {t.name for t in read_ik_setup(setup).marker_tasks if t.apply and t.weight > 0}
+    return tuple(n for n in marker_names if n in tracked)
+
+
 def opensim_marker_errors(model_file: Path, coordinate_names: Sequence[str], values: np.ndarray, times: np.ndarray,
                           trial_markers: np.ndarray, marker_names: Sequence[str]) -> MarkerErrors:
     """Pose ``model_file`` at each row of ``values`` (F, C rad/m, ``coordinate_names``) with OpenSim and measure its
