@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +102,9 @@ def test_nothing_scaled_and_it_says_so(ik_only, gait2392_dir):
     assert "labels carry factors of 1" in report
     assert "IK only on the model as given" in (out / "label.log").read_text()
     # the trial's IK setup names the given model and reruns in OpenSim as it is
-    setup = (out / "subject01_walk1_setup_ik.xml").read_text()
-    assert str((gait2392_dir / "reference" / "subject01_simbody.osim").resolve()) in setup
+    setup = ET.parse(out / "subject01_walk1_setup_ik.xml").getroot()
+    model_file = Path(setup.find(".//model_file").text.strip())  # absolute, or relative to the setup's folder
+    assert (out / model_file).resolve() == (gait2392_dir / "reference" / "subject01_simbody.osim").resolve()
 
 
 def test_rerun_resumes(ik_only, gait2392_dir, caplog):

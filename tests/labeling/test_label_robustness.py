@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.interrupts import assert_one_interrupt_message
+from helpers.interrupts import assert_one_interrupt_message, default_sigint
 
 from biopose_opensim.atomic import atomic_path, atomic_write_text, new_file_mode
 from biopose_opensim.label import main
@@ -35,7 +35,7 @@ def _interrupt_during_ik(argv: list[str], log_file: Path) -> tuple[int, str]:
     """Run ``label`` in a subprocess, send SIGINT once OpenSim's IK has solved a frame (seen in ``log_file``);
     return the exit status and everything the process printed."""
     proc = subprocess.Popen([sys.executable, "-m", "biopose_opensim.label", *argv], cwd=PROJECT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=default_sigint)
     try:
         deadline = time.monotonic() + START_TIMEOUT
         while True:

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.interrupts import assert_one_interrupt_message
+from helpers.interrupts import assert_one_interrupt_message, default_sigint
 
 from biopose_opensim.adapters.__main__ import main as adapters_main
 from biopose_opensim.synth.__main__ import main as synth_main
@@ -24,7 +24,8 @@ START_TIMEOUT = 600
 
 def _popen_until(argv: list[str], marker: str) -> subprocess.Popen:
     """Start ``argv`` (stdout and stderr merged) and return once a printed line contains ``marker``."""
-    proc = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(argv, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            preexec_fn=default_sigint)
     seen = []
     deadline = time.monotonic() + START_TIMEOUT
     for line in proc.stdout:
