@@ -356,7 +356,7 @@ def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False)
         stage_setup = stage / tp.setup_ik.name
         write_ik_setup(setup.replace(output_motion_file=tp.ik_mot.name, results_directory="."), stage_setup)
         result = run_ik(stage_setup, prepared.scaled_model)
-        _write_marker_errors(tp.marker_errors, result)
+        write_marker_errors(tp.marker_errors, result)
         idx = np.searchsorted(data.times, result.times - 1e-9)
         idx = np.clip(idx, 0, data.n_frames - 1)
         write_labels(
@@ -418,7 +418,7 @@ def _result_from_labels(tp, trial: Path, status: str, seconds: float) -> TrialRe
     )
 
 
-def _write_marker_errors(path: Path, result) -> None:
+def write_marker_errors(path: Path, result) -> None:
     """OpenSim's per-frame columns (total_squared_error, marker_error_RMS, marker_error_max) then one column per
     tracked marker, all in m (squared error in m^2)."""
     errors = result.marker_errors

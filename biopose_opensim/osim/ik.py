@@ -110,7 +110,7 @@ def run_ik(setup_file: str | Path, model_file: str | Path | None = None) -> IKRe
         if not produced.is_file():
             raise OpenSimToolError(f"{setup_file}: OpenSim InverseKinematicsTool did not write {produced.name}")
 
-    coord_names, rotational, degrees = _coordinates(model)
+    coord_names, rotational, degrees = coordinate_units(model)
     times, q = read_coordinates_table(motion_file, coord_names, degrees)
 
     weights = {t.name: t.weight for t in setup.marker_tasks if t.apply and t.weight > 0}
@@ -136,7 +136,7 @@ def run_ik(setup_file: str | Path, model_file: str | Path | None = None) -> IKRe
 # ------------------------------------------------------------------------------------------------ readers
 def read_coordinates_table(path: str | Path, coordinate_names, rotational) -> tuple[np.ndarray, np.ndarray]:
     # ``rotational``: the columns converted from degrees when the file is inDegrees (for OpenSim's own output: the
-    # coordinates of motion type Rotational, see :func:`_coordinates`)
+    # coordinates of motion type Rotational, see :func:`coordinate_units`)
     """Times (T,) and coordinates (T, C) in rad/m from an OpenSim .mot/.sto (degrees converted if inDegrees).
 
     Columns are matched by coordinate name or by state path (``/jointset/j/<name>/value``).
@@ -199,7 +199,7 @@ def _match_times(source: np.ndarray, target: np.ndarray, path: Path) -> np.ndarr
     return idx
 
 
-def _coordinates(model) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bool, ...]]:
+def coordinate_units(model) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bool, ...]]:
     """Coordinate names, angle flags and degree flags, model order.
 
     Degree flags follow OpenSim's writer (``SimbodyEngine::convertRadiansToDegrees``): only coordinates of motion

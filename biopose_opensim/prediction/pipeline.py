@@ -97,10 +97,10 @@ def _solve(system, trial: TrialInput) -> tuple[np.ndarray, np.ndarray, float]:
 
 def degree_flags(model_file: Path) -> dict[str, bool]:
     """Coordinate name -> written in degrees (OpenSim's rule: motion type Rotational only; Coupled stay rad)."""
-    from ..osim.ik import _coordinates
+    from ..osim.ik import coordinate_units
     from ..osim.model import load_model
 
-    names, _, degrees = _coordinates(load_model(model_file))
+    names, _, degrees = coordinate_units(load_model(model_file))
     return dict(zip(names, degrees))
 
 

@@ -74,7 +74,7 @@ def opensim_marker_errors(model_file: Path, coordinate_names: Sequence[str], val
 def write_marker_errors(path: Path, errors: MarkerErrors) -> Path:
     """``total_squared_error``, ``marker_error_RMS``, ``marker_error_max`` per frame (OpenSim IK's columns), then one
     column per marker; m (squared error m^2). The writer ``label`` uses for its ``*_marker_errors.sto``."""
-    from ..labeling.subject import _write_marker_errors
+    from ..labeling.subject import write_marker_errors as write_label_marker_errors
 
-    _write_marker_errors(Path(path), errors)
+    write_label_marker_errors(Path(path), errors)
     return Path(path)
