@@ -269,7 +269,7 @@ def _toml_value(value: Any) -> str:
 
 
 #: The named configurations. ``paper``: the paper's sizes, loss weights and schedule (a GPU recipe). ``cpu``:
-#: trains on a 2-core CPU in about 20 minutes (every frame of a 32-frame window supervised, smaller network, the
+#: trains on a 2-core CPU in about half an hour (every frame of a 32-frame window supervised, smaller network, the
 #: coordinate loss weighted 1.0 and lighter noise and occlusion, chosen on validation, see docs/neurik.md). ``mlp``: the
 #: per-frame baseline (±4 frames of context, no FK loss, no augmentation). ``tiny``: tests.
 CONFIGS: dict[str, NeurIKConfig] = {
@@ -280,14 +280,14 @@ CONFIGS: dict[str, NeurIKConfig] = {
                           output="all"),
         loss=LossConfig(coords=1.0),
         augment=AugmentConfig(noise_mm=4.0, dropout=0.2),
-        train=TrainConfig(epochs=30, batch_size=32, lr=1e-3, lr_final=2e-5, window_stride=8, val_windows=1024)),
+        train=TrainConfig(epochs=60, batch_size=32, lr=1e-3, lr_final=2e-5, window_stride=8, val_windows=1024)),
     "mlp": NeurIKConfig(
         name="mlp",
         model=ModelConfig(kind="mlp", window=9, layers=3, ffn=512, d_model=512, heads=1, dropout=0.0,
                           output="center"),
         loss=LossConfig(joints=0.0, markers=0.0, scales=0.1, coords=1.0),
         augment=AugmentConfig(rotation=False, translation_m=0.0, scaling=0.0, noise_mm=0.0, dropout=0.0),
-        train=TrainConfig(epochs=30, batch_size=64, lr=1e-3, lr_final=2e-5, window_stride=4, val_windows=1024)),
+        train=TrainConfig(epochs=60, batch_size=64, lr=1e-3, lr_final=2e-5, window_stride=4, val_windows=1024)),
     "tiny": NeurIKConfig(
         name="tiny",
         model=ModelConfig(window=8, embed_dim=4, conv_layers=1, d_model=32, heads=2, layers=1, ffn=64, dropout=0.0,
