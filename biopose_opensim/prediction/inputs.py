@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputFileError
 from ..io import read_trc
+from ..io.c3d import Z_UP_TO_Y_UP
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,8 @@ class TrialInput:
     Attributes:
         name: the TRC file's stem; path: the TRC file.
         times: (F,) s, from the TRC.
-        markers: (F, M, 3) metres, ground frame (y up, as the TRC holds it), network marker order; NaN where missing.
+        markers: (F, M, 3) metres, ground frame (y up; a z-up TRC is rotated, see :func:`orient_y_up`), network
+            marker order; NaN where missing.
         present: (F, M) bool, True where the marker is present.
         source_units: the TRC's length unit (converted to metres on reading).
     """
@@ -82,6 +84,35 @@ def find_trials(paths: Sequence[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
+#: Markers whose centroids give the subject's up direction (feet -> head), when the marker set has them.
+HEAD_MARKERS = ("LFHD", "RFHD", "LBHD", "RBHD")
+FOOT_MARKERS = ("LANK", "RANK", "LHEE", "RHEE", "LTOE", "RTOE")
+
+
+def orient_y_up(path: Path, markers: np.ndarray, marker_names: Sequence[str]) -> np.ndarray:
+    """``markers`` (F, M, 3) in OpenSim's y-up frame: kept when the subject's feet-to-head direction is +y,
+    rotated ``(x, y, z) -> (x, z, -y)`` when it is +z (a z-up lab frame; said in the log), refused otherwise.
+    Without head and foot markers in ``marker_names`` the data are taken as y up."""
+    head = [i for i, n in enumerate(marker_names) if n in HEAD_MARKERS]
+    feet = [i for i, n in enumerate(marker_names) if n in FOOT_MARKERS]
+    if not head or not feet:
+        return markers
+    with np.errstate(invalid="ignore"):
+        up = np.nanmean(np.nanmean(markers[:, head], axis=1) - np.nanmean(markers[:, feet], axis=1), axis=0)
+    if not np.all(np.isfinite(up)) or np.linalg.norm(up) == 0:
+        return markers
+    axis = int(np.argmax(np.abs(up)))
+    if axis == 1 and up[1] > 0:
+        return markers
+    if axis == 2 and up[2] > 0:
+        log.info("%s: the subject stands along +z (a z-up lab frame): markers rotated to OpenSim's y up, "
+                 "(x, y, z) -> (x, z, -y)", path)
+        return markers @ Z_UP_TO_Y_UP.T
+    names = "xyz"
+    raise InputFileError(path, f"the subject's feet-to-head direction is {'-' if up[axis] < 0 else '+'}"
+                               f"{names[axis]}; expected +y (OpenSim's up) or +z (a z-up lab frame, converted)")
+
+
 def read_trial(path: str | Path, marker_names: Sequence[str]) -> TrialInput:
     """Read a TRC and select the network's markers (``marker_names`` order).
 
@@ -102,7 +133,7 @@ def read_trial(path: str | Path, marker_names: Sequence[str]) -> TrialInput:
     if extra > 0:
         log.info("%s: %d marker(s) the network does not use are ignored", path, extra)
     idx = [data.marker_names.index(n) for n in marker_names]
-    markers = data.positions[:, idx]
+    markers = orient_y_up(path, data.positions[:, idx], marker_names)
     present = np.isfinite(markers).all(axis=-1)
     empty = np.flatnonzero(~present.any(axis=1))
     if empty.size:

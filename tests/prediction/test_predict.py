@@ -213,3 +213,27 @@ def test_bad_inputs_are_refused_with_a_clear_message(run, system, tmp_path, capl
     good = _write(tmp_path / "good.trc", names, walk)
     _refused(["--trc", str(good), "--checkpoint", str(stem.with_suffix(".json"))], out, caplog,
              "OpenSim model RajagopalLaiUhlrich2023.osim")
+
+
+def test_z_up_trials_are_rotated_and_upside_down_refused(tmp_path, system):
+    """The shipped sample's walk written z up (a lab frame) reads back as the y-up original (1e-9 m); written with
+    the head along -y it is refused naming the direction."""
+    from biopose_opensim.errors import InputFileError
+    from biopose_opensim.io import read_trc
+    from biopose_opensim.paths import PACKAGE_DATA_DIR
+    from biopose_opensim.prediction import read_trial
+
+    src = PACKAGE_DATA_DIR / "neurik_sample" / "walk.trc"
+    original = read_trial(src, system.marker_names)
+    data = read_trc(src)
+    for rot, name in ((np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]), "zup"),
+                      (np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]]), "down")):
+        moved = MarkerData(marker_names=data.marker_names, times=data.times, positions=data.positions @ rot.T,
+                           rate=data.rate, frame_numbers=data.frame_numbers)
+        path = write_trc(tmp_path / f"{name}.trc", moved, units="m")
+        if name == "zup":
+            got = read_trial(path, system.marker_names)
+            assert np.allclose(got.markers, original.markers, atol=1e-9, equal_nan=True)
+        else:
+            with pytest.raises(InputFileError, match="feet-to-head direction is -y"):
+                read_trial(path, system.marker_names)
