@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import ComparisonResult
@@ -20,21 +21,11 @@ def _num(x: float) -> float | None:
 
 
 def _save(fig, png: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
-    return png
+    return save_figure(fig, png, dpi=80)
 
 
 def _figure(*args, **kwargs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(*args, **kwargs)
+    return pyplot().subplots(*args, **kwargs)
 
 
 def plot_angles(r: "ComparisonResult", png: Path) -> Path:

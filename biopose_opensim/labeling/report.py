@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 from ..errors import BioposeError
 from ..io import MarkerData, read_trc
 from ..osim.setups import read_scale_setup
@@ -197,18 +198,9 @@ def _all_rms(label_files: Sequence[Path]) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def plot_angles(labels_file: Path, png: Path) -> Path:
     """A grid of the rotational coordinates (deg) of one trial over time."""
-    plt = _pyplot()
+    plt = pyplot()
     lab = read_labels(labels_file)
     names = lab["coordinate_names"]
     rot = np.asarray(lab["rotational"], dtype=bool)
@@ -229,9 +221,7 @@ def plot_angles(labels_file: Path, png: Path) -> Path:
         ax.tick_params(labelsize=6)
     fig.suptitle(f"{lab['subject']} / {lab['trial']}: joint angles (deg) vs time (s)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
+    save_figure(fig, png, dpi=90)
     return png
 
 
@@ -240,14 +230,12 @@ def plot_noise_floor(label_files: Sequence[Path], png: Path) -> Path | None:
     rms = _all_rms(label_files)
     if rms.size == 0:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.hist(1000 * rms, bins=40)
     ax.set_xlabel("per-frame marker RMS (mm)")
     ax.set_ylabel("frames")
     ax.set_title("IK marker error distribution (label noise floor)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
+    save_figure(fig, png, dpi=90)
     return png

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from .. import __version__
 from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 from ..errors import ConfigError, OutputExistsError
 from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
@@ -318,13 +319,7 @@ def _load_optimizer(opt: torch.optim.Optimizer, sched, flat, device) -> None:
 
 def write_curves(history: Sequence[dict], path: Path) -> None:
     """Loss and validation-error curves per epoch as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..atomic import atomic_path
-
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
     ax[0].semilogy(ep, [h["train_total"] for h in history], label="train")
@@ -336,6 +331,4 @@ def write_curves(history: Sequence[dict], path: Path) -> None:
     ax[1].set_xlabel("epoch")
     ax[1].set_ylabel("validation MAE angle (deg)")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)

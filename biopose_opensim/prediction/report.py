@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from .inputs import TrialInput
@@ -123,9 +124,7 @@ def write_report(path: Path, result: "PredictionResult", meta: Mapping[str, Any]
 
 def plot_angles(png: Path, trial: "TrialInput", q_full: np.ndarray, coordinate_names: Sequence[str]) -> Path:
     """The main joint angles (deg) of one trial over time, right and left side by side in each panel."""
-    from ..labeling.report import _pyplot
-
-    plt = _pyplot()
+    plt = pyplot()
     names = list(coordinate_names)
     panels = [(title, [c for c in coords if c in names]) for title, coords in MAIN_PANELS]
     panels = [(t, c) for t, c in panels if c]
@@ -145,7 +144,5 @@ def plot_angles(png: Path, trial: "TrialInput", q_full: np.ndarray, coordinate_n
         ax.legend(fontsize=5, loc="best")
     fig.suptitle(f"{trial.name}: NeurIK joint angles (deg) vs time (s)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(png) as tmp:
-        fig.savefig(tmp, dpi=90)
-    plt.close(fig)
+    save_figure(fig, png, dpi=90)
     return png

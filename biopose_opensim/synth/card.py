@@ -12,7 +12,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 from ..datasets import LabelledTrial, SubjectRecord
 
 log = logging.getLogger(__name__)
@@ -92,10 +93,7 @@ class CardStats:
 
 
 def _plot_coverage(stats: CardStats, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     C = len(stats.names)
     cols = 6
@@ -114,16 +112,11 @@ def _plot_coverage(stats: CardStats, path: Path) -> None:
         ax.set_yticks([])
     fig.suptitle("Coordinate coverage (labelled frames; x axis spans the model's range)", fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
+    save_figure(fig, path, dpi=80)
 
 
 def _plot_rms(stats: CardStats, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rms = stats.all_rms() * 1e3
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
@@ -140,9 +133,7 @@ def _plot_rms(stats: CardStats, path: Path) -> None:
         axes[1].set_ylabel("mm")
         axes[1].set_title("IK marker RMS by activity", fontsize=9)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=80)
-    plt.close(fig)
+    save_figure(fig, path, dpi=80)
 
 
 def write_card(root: Path, stats: CardStats, subjects: Sequence[SubjectRecord], meta: Mapping[str, Any],
