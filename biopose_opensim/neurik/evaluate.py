@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_path, atomic_write_text
+from ..atomic import atomic_write_text
+from ..plots import pyplot, save_figure
 from ..metrics import angle_abs_errors, body_scale_errors_mm, root_aligned_distances_mm, segment_axes
 from .data import load_split, manifest_hash, open_dataset
 from .system import NeurIKSystem
@@ -55,7 +56,7 @@ class EvaluationResult:
 
 
 def _metrics(rows: Sequence[dict]) -> Metrics:
-    ang = np.concatenate([r["angle_err"][r["angle_mask"]] for r in rows])
+    ang = np.concatenate([r["q_err"][r["angle_mask"]] for r in rows])
     bl = np.concatenate([r["bony_mm"][r["frame_ok"]].ravel() for r in rows])
     body = np.concatenate([r["body_mm"].reshape(-1, r["body_mm"].shape[-1]) for r in rows])
     tr = np.concatenate([r["trans_mm"] for r in rows])
@@ -76,9 +77,10 @@ def evaluate_checkpoint(checkpoint: str | Path, data: Sequence[str | Path], spli
     for root in data:
         bony += [m for m in open_dataset(root).manifest.get("bony_markers", []) if m in system.marker_names]
     bony = sorted(set(bony), key=system.marker_names.index)
-    bony_fk = torch.tensor([fk.marker_names.index(m) for m in bony], dtype=torch.long)
+    bony_fk = torch.tensor([fk.marker_names.index(m) for m in bony], dtype=torch.long, device=system.device)
     axes = segment_axes(fk)
-    keep = (fk.rotational & ~fk.locked).cpu()
+    rotational = fk.rotational.cpu()
+    keep = rotational & ~fk.locked.cpu()
     root = system.out_map.root
     rng = np.random.default_rng(seed)
     rows = []
@@ -98,23 +100,20 @@ def evaluate_checkpoint(checkpoint: str | Path, data: Sequence[str | Path], spli
         t0 = time.perf_counter()
         q, s = system.predict_trial(markers, present)
         seconds += time.perf_counter() - t0
-        q, s = q.cpu(), s.cpu()
+        dev = system.device
         q_t, s_t, q_m = d.q[sel], d.s[sel], d.q_mask[sel]
         with torch.no_grad():
-            fk_cpu = fk.cpu() if fk.default_values.device.type != "cpu" else fk
-            p, g = fk_cpu(q, s), fk_cpu(q_t, s_t)
+            p, g = fk(q, s), fk(q_t.to(dev), s_t.to(dev))
         bony_mm = root_aligned_distances_mm(p.markers[:, bony_fk], g.markers[:, bony_fk], p.body_origins[:, 0],
-                                            g.body_origins[:, 0]).numpy()
+                                            g.body_origins[:, 0]).cpu().numpy()
+        q, s = q.cpu(), s.cpu()
         _, tp = root.matrix(q)
         _, tt = root.matrix(q_t)
         rows.append({"subject": d.trial_subjects[t], "activity": d.trial_activities[t],
-                     "angle_err": angle_abs_errors(q, q_t, fk.rotational.cpu()).numpy(),
+                     "q_err": angle_abs_errors(q, q_t, rotational).numpy(), "q_mask": q_m.numpy(),
                      "angle_mask": (q_m & keep).numpy(), "frame_ok": q_m.all(-1).numpy(), "bony_mm": bony_mm,
                      "body_mm": body_scale_errors_mm(s.numpy(), s_t.numpy(), axes),
-                     "trans_mm": ((tp - tt).norm(dim=-1) * 1000).numpy(),
-                     "q_err": angle_abs_errors(q, q_t, fk.rotational.cpu()).numpy(), "q_mask": q_m.numpy()})
-        if fk.default_values.device.type != "cpu":
-            fk.to(system.device)
+                     "trans_mm": ((tp - tt).norm(dim=-1) * 1000).numpy()})
     overall = _metrics(rows)
     per_coord = {}
     rot = fk.rotational.cpu().numpy()
@@ -168,10 +167,7 @@ def write_reports(result: EvaluationResult, out: Path) -> None:
     md += [f"| {k} | {v['mae']:.2f} | {v['rmse']:.2f} | {v['unit']} |" for k, v in result.per_coordinate.items()]
     md += ["", "![per-coordinate errors](coordinate_errors.png)", ""]
     atomic_write_text(out / "metrics.md", "\n".join(md))
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     names = [k for k, v in result.per_coordinate.items() if v["unit"] == "deg"]
     fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(names)), 3.8))
@@ -182,6 +178,4 @@ def write_reports(result: EvaluationResult, out: Path) -> None:
     ax.set_ylabel("error (deg)")
     ax.legend()
     fig.tight_layout()
-    with atomic_path(out / "coordinate_errors.png") as tmp:
-        fig.savefig(tmp, dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "coordinate_errors.png", dpi=110)
