@@ -5,9 +5,10 @@ pickle of :class:`biopose_opensim.kinematics.ModelTree` made by this project, lo
 train and validation splits of a dataset (:meth:`SplitData.save_packed`, markers to 0.025 mm).
 
 ``run`` (on the CUDA machine) checks the FK layer on CUDA against the CPU in float64 (markers and gradients),
-trains the named configurations with the same trainer as ``python -m biopose_opensim.train neurik`` (each
-within a time budget: a run that would exceed it stops after the last whole epoch and says so), times
-inference, and writes ``device_results.json`` plus each run's ``best.safetensors`` / ``best.json`` to ``--out``.
+trains the named configurations with the same trainer as ``python -m biopose_opensim.train neurik`` (the
+configured epochs kept, the windows per epoch fitted into a time budget from two short probe runs), and writes
+``device_results.json`` plus each run's ``best.safetensors`` / ``best.json`` to ``--out``. Inference and training
+speed: ``python benchmarks/bench_neurik.py --devices cuda --fk-tree PACK/fk_tree.pt``.
 
     python scripts/device_neurik.py pack --data data/neurik_synth --out .device
     python3 scripts/device_neurik.py run --pack .device --out $OUT --configs cpu,mlp,paper --budget-s 150,60,240
@@ -76,42 +77,8 @@ def _fk_checks(tree) -> dict:
     return out
 
 
-def _sync(device) -> None:
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
-
-
-def _bench(system, device, cfg) -> dict:
-    out = {}
-    T, M = cfg.model.window, len(system.marker_names)
-    net = system.net.eval()
-    for b in (1, 256, 4096):
-        x = torch.randn(b, T, M, 4, device=device)
-        rel = torch.randn(b, T, 5, device=device)
-        with torch.inference_mode():
-            for _ in range(3):
-                net(x, rel)
-            _sync(device)
-            n, t0 = 0, time.perf_counter()
-            while time.perf_counter() - t0 < 1.0:
-                net(x, rel)
-                n += 1
-            _sync(device)
-        dt = (time.perf_counter() - t0) / n
-        out[f"windows_per_s_batch{b}"] = b / dt
-    mk = torch.randn(3000, M, 3, device=device) * 0.3
-    system.predict_trial(mk)
-    _sync(device)
-    t0 = time.perf_counter()
-    system.predict_trial(mk)
-    _sync(device)
-    out["predict_trial_frames_per_s_3000"] = 3000 / (time.perf_counter() - t0)
-    return out
-
-
 def run(args) -> None:
     from biopose_opensim.kinematics import OsimFK
-    from biopose_opensim.neurik.system import NeurIKSystem
     from biopose_opensim.neurik.trainer import train_neurik
 
     pack_dir, out = Path(args.pack), Path(args.out)
@@ -162,9 +129,6 @@ def run(args) -> None:
         sub.mkdir(exist_ok=True)
         for f in ("best.safetensors", "best.json"):
             shutil.copy(run_dir / f, sub / f)
-        bench_sys = NeurIKSystem.build(cfg, train.s.mean(0), torch.ones(train.s.shape[1], 3), fk=OsimFK(tree),
-                                       device=dev)
-        results[name]["bench"] = _bench(bench_sys, dev, cfg)
         save()
         log.info("%s: %s", name, {k: v for k, v in results[name].items() if k not in ("history", "config")})
 
