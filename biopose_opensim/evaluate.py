@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .cli import add_verbosity_arguments, run_cli, setup_logging
+from .cli import add_overwrite_argument, add_verbosity_arguments, run_cli, setup_logging
 
 log = logging.getLogger("biopose_opensim.evaluate")
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the noise and the dropped markers")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--out", required=True, type=Path, help="output folder (metrics.json, metrics.md, plot)")
+    add_overwrite_argument(p, "an evaluation already in --out")
     add_verbosity_arguments(p, progress=True)
     return p
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = args.checkpoint or default_checkpoint()
         res = evaluate_checkpoint(ckpt, args.data, args.split, args.out, noise_mm=args.noise_mm,
                                   drop_fraction=args.drop_fraction, seed=args.seed, device=args.device,
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, overwrite=args.overwrite)
         log.info("%s\n%s", args.out / "metrics.md", metrics_table({"overall": res.overall}))
         return 0
 

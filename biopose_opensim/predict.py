@@ -11,7 +11,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from .cli import add_verbosity_arguments, run_cli, setup_logging
+from .cli import add_overwrite_argument, add_verbosity_arguments, run_cli, setup_logging
 
 log = logging.getLogger("biopose_opensim.predict")
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     p.add_argument("--subject", help="subject name in output file names (default: from --static, else the folder)")
     p.add_argument("--out", required=True, type=Path, help="output folder")
+    add_overwrite_argument(p, "a prediction already in --out")
     add_verbosity_arguments(p, progress=True)
     return p
 
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         from .prediction import predict_trials
 
         res = predict_trials(args.trc, args.out, static=args.static, checkpoint=args.checkpoint,
-                             device=args.device, subject=args.subject, progress=not args.no_progress)
+                             device=args.device, subject=args.subject, progress=not args.no_progress,
+                             overwrite=args.overwrite)
         log.info("report: %s", res.report)
         return 0
 

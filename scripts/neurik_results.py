@@ -39,7 +39,8 @@ def main() -> int:
         name, path = spec.split("=", 1)
         for label, data, split, noise, drop in conditions:
             sub = args.out / f"{name}_{len(rows)}"
-            res = evaluate_checkpoint(path, [data], split, sub, noise_mm=noise, drop_fraction=drop, progress=False)
+            res = evaluate_checkpoint(path, [data], split, sub, noise_mm=noise, drop_fraction=drop, progress=False,
+                                      overwrite=True)
             worst = sorted(((v["mae"], k) for k, v in res.per_coordinate.items() if v["unit"] == "deg"))[-3:][::-1]
             rows.append({"checkpoint": name, "condition": label, **res.overall.to_dict(),
                          "worst": [f"{k} {v:.1f}" for v, k in worst],

@@ -141,7 +141,7 @@ def compare_trial(trc: str | Path, static: str | Path | None, out: str | Path, l
     timing = time_ik(sol.setup_ik, sol.scaled_model)
 
     pred = predict_trials([trc], out / "neurik", static=static, checkpoint=ckpt_path, subject=subject,
-                          progress=progress)
+                          progress=progress, overwrite=True)  # the comparison as a whole was refused or replaced
     tp = pred.trials[0]
     idx = _frame_index(sol, tp.trial.times)
     if tuple(tp.errors.marker_names) != sol.tracked_markers:

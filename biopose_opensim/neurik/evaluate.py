@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..atomic import atomic_write_text
+from ..errors import OutputExistsError
 from ..plots import pyplot, save_figure
 from ..metrics import angle_abs_errors, body_scale_errors_mm, root_aligned_distances_mm, segment_axes
 from .data import load_split, manifest_hash, open_dataset
@@ -68,8 +69,15 @@ def _metrics(rows: Sequence[dict]) -> Metrics:
 
 def evaluate_checkpoint(checkpoint: str | Path, data: Sequence[str | Path], split: str = "test", out: str | Path | None = None,
                         noise_mm: float = 0.0, drop_fraction: float = 0.0, seed: int = 0, device: str = "cpu",
-                        progress: bool = True) -> EvaluationResult:
-    """Evaluate ``checkpoint`` on ``split`` of the datasets ``data``; write the reports to ``out`` if given."""
+                        progress: bool = True, overwrite: bool = False) -> EvaluationResult:
+    """Evaluate ``checkpoint`` on ``split`` of the datasets ``data``; write the reports to ``out`` if given.
+
+    Raises:
+        OutputExistsError: ``out`` already holds an evaluation (``metrics.json``) and ``overwrite`` is False.
+    """
+    if out is not None and (Path(out) / "metrics.json").exists() and not overwrite:
+        raise OutputExistsError(f"--out {out} already holds an evaluation (metrics.json); pass --overwrite to "
+                                "replace it")
     system, ckpt = NeurIKSystem.from_checkpoint(checkpoint, device=device)
     fk = system.fk
     d = load_split(data, split, system.marker_names, fk.coordinate_names, fk.body_names)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from ..atomic import check_output_dir
-from ..errors import ConfigError
+from ..errors import ConfigError, OutputExistsError
 from ..io import write_coordinates_mot
 from ..labeling.outputs import move_into_place, staging_dir
 from ..osim.manual_scale import scale_model_manually
@@ -106,12 +106,13 @@ def degree_flags(model_file: Path) -> dict[str, bool]:
 
 def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Path | None = None,
                    checkpoint: str | Path | None = None, device: str = "cpu", subject: str | None = None,
-                   progress: bool = True) -> PredictionResult:
+                   progress: bool = True, overwrite: bool = False) -> PredictionResult:
     """Predict every trial of ``trcs`` (files or folders) for one subject and write the outputs into ``out``.
 
     Args:
         trcs: TRC files (markers in the network's marker set, any length unit, y up) or folders of them.
-        out: output folder (created; files of the same names replaced).
+        out: output folder (created); one that holds a prediction (``predict.json``) is refused unless
+            ``overwrite``, which replaces files of the same names.
         static: the subject's static trial: its frames give the scale factors (else all the trials' frames).
         checkpoint: NeurIK checkpoint (default: the shipped one). device: ``cpu`` or ``cuda``.
         subject: the subject's name in output names (default: from the static trial's name, else the first
@@ -119,7 +120,8 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
 
     Raises:
         BioposeError: bad input (file named, nothing written): missing or malformed TRC, markers the network needs
-            absent, frames without markers, a checkpoint for another model or marker set, an unusable ``out``.
+            absent, frames without markers, a checkpoint for another model or marker set, an unusable ``out``,
+            an ``out`` holding a prediction without ``overwrite``.
     """
     from ..labeling.run import subject_name_from_static
     from ..neurik import NeurIKSystem, default_checkpoint
@@ -127,6 +129,9 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
 
     out = Path(out)
     check_output_dir(out)
+    if (out / "predict.json").exists() and not overwrite:
+        raise OutputExistsError(f"--out {out} already holds a prediction (predict.json); pass --overwrite to "
+                                "replace it")
     if device not in ("cpu", "cuda"):
         raise ConfigError(f"--device must be cpu or cuda, got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():

@@ -89,6 +89,10 @@ def test_evaluate_cli_matches_an_independent_computation(fk_dataset, tmp_path):
     want = math.degrees(float(np.concatenate(errs).mean()))
     assert got["overall"]["mae_angle_deg"] == pytest.approx(want, abs=1e-6)
     assert got["overall"]["frames"] == d.n_frames
+    again = subprocess.run([sys.executable, "-m", "biopose_opensim.evaluate", "--data", str(fk_dataset), "--split",
+                            "test", "--out", str(out), "--no-progress"], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and "already holds an evaluation" in again.stderr
+    assert json.loads((out / "metrics.json").read_text()) == got
     r = subprocess.run([sys.executable, "-m", "biopose_opensim.evaluate", "--data", str(tmp_path / "none"),
                         "--out", str(tmp_path / "e2"), "--no-progress"], capture_output=True, text=True, timeout=600)
     assert r.returncode == 2 and "dataset folder does not exist" in r.stderr and "Traceback" not in r.stderr

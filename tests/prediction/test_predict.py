@@ -181,7 +181,7 @@ def test_marker_errors_agree_with_the_fk_layer(run, system):
 def _refused(argv, out, caplog, match):
     before = sorted(p.name for p in out.iterdir()) if out.is_dir() else None
     with caplog.at_level(logging.ERROR):
-        rc = main(argv + ["--out", str(out), "--no-progress"])
+        rc = main(argv + ["--out", str(out), "--no-progress", "--overwrite"])
     assert rc == 2
     assert match in caplog.text, caplog.text
     after = sorted(p.name for p in out.iterdir()) if out.is_dir() else None
@@ -237,3 +237,13 @@ def test_z_up_trials_are_rotated_and_upside_down_refused(tmp_path, system):
         else:
             with pytest.raises(InputFileError, match="feet-to-head direction is -y"):
                 read_trial(path, system.marker_names)
+
+
+def test_an_earlier_prediction_is_kept_without_overwrite(run, caplog):
+    """A folder that holds a prediction is refused (exit 2, files unchanged) unless --overwrite."""
+    d, out, _, _ = run
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    with caplog.at_level(logging.ERROR):
+        rc = main(["--trc", str(d / "s01" / "walk.trc"), "--out", str(out), "--no-progress"])
+    assert rc == 2 and "already holds a prediction (predict.json)" in caplog.text
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
