@@ -8,6 +8,7 @@ kept as missing (the network's presence mask, as in training) and reported.
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -97,7 +98,8 @@ def orient_y_up(path: Path, markers: np.ndarray, marker_names: Sequence[str]) ->
     feet = [i for i, n in enumerate(marker_names) if n in FOOT_MARKERS]
     if not head or not feet:
         return markers
-    with np.errstate(invalid="ignore"):
+    with warnings.catch_warnings():  # frames missing every head or foot marker: their mean is NaN, left out
+        warnings.simplefilter("ignore", RuntimeWarning)
         up = np.nanmean(np.nanmean(markers[:, head], axis=1) - np.nanmean(markers[:, feet], axis=1), axis=0)
     if not np.all(np.isfinite(up)) or np.linalg.norm(up) == 0:
         return markers
