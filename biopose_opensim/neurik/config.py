@@ -8,20 +8,13 @@ values of the wrong type are refused, naming the key).
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import math
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, InputFileError
+from ..config import build_dataclass as _build, plain as _plain, read_toml, toml_value as _toml_value
+from ..errors import ConfigError
 from ..paths import DEFAULT_MODEL_NAME, MARKER_SETS_DIR, OSIM_MODELS_DIR
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib  # type: ignore[no-redef]
 
 OUTPUT_MODES = ("last", "center", "all")
 MODEL_KINDS = ("neurik", "mlp")
@@ -199,75 +192,6 @@ def _asset(name: str, folder: Path) -> Path:
     return folder / p
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def _build(cls, data: dict[str, Any], source: str, prefix: str):
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a table")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    defaults = cls()
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=2)
-            hint = f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(fields)}"
-            raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
-        default = getattr(defaults, key)
-        if dataclasses.is_dataclass(default):
-            values[key] = _build(type(default), value, source, f"{prefix}{key}.")
-            continue
-        values[key] = _coerce(value, default, f"{prefix}{key}", source)
-    try:
-        return cls(**values)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-
-
-def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
-    """Check ``value`` against the type of ``default`` (ints accepted for floats; lists for tuples)."""
-    def bad(expected: str):
-        return ConfigError(f"{source}: {key} must be {expected}, got {value!r}")
-
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise bad("true or false")
-        return value
-    if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise bad("an integer")
-        return value
-    if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-            raise bad("a finite number")
-        return float(value)
-    if isinstance(default, tuple):
-        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-            raise bad("a list of strings")
-        return tuple(value)
-    if value is None or isinstance(value, str):
-        return value
-    raise bad("a string")
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{text}"'
-
-
 #: The named configurations. ``paper``: the paper's sizes, loss weights and schedule (a GPU recipe). ``cpu``:
 #: trains on a 2-core CPU in about half an hour (every frame of a 32-frame window supervised, smaller network, the
 #: coordinate loss weighted 1.0 and lighter noise and occlusion, chosen on validation, see docs/neurik.md). ``mlp``: the
@@ -305,11 +229,6 @@ def load_config(name_or_path: str | Path) -> NeurIKConfig:
     path = Path(key)
     if path.suffix.lower() != ".toml":
         raise ConfigError(f"unknown NeurIK config {key!r}: use one of {', '.join(CONFIGS)} or a .toml file")
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputFileError(path, "configuration file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputFileError(path, f"not valid TOML: {exc}") from None
+    raw = read_toml(path)
     raw.setdefault("name", path.stem)
     return NeurIKConfig.from_dict(raw, source=str(path))
