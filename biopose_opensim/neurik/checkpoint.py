@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from ..atomic import atomic_path, atomic_write_text
 from ..errors import BioposeError, InputFileError
+from ..training import stem_of
 from .config import NeurIKConfig
 
 log = logging.getLogger(__name__)
@@ -50,16 +51,6 @@ def identity(config: NeurIKConfig, marker_names, coordinate_names, body_names) -
         "marker_names": list(marker_names), "coordinate_names": list(coordinate_names),
         "body_names": list(body_names),
     }
-
-
-def stem_of(path: str | Path) -> Path:
-    p = Path(path)
-    for suffix in (".safetensors", ".json"):
-        if p.name.endswith(".optim" + suffix):
-            return p.with_name(p.name[: -len(".optim" + suffix)])
-        if p.suffix == suffix:
-            return p.with_suffix("")
-    return p
 
 
 def save_checkpoint(path: str | Path, net: torch.nn.Module, out_map: torch.nn.Module, meta: Mapping[str, Any],

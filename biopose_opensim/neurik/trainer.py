@@ -29,6 +29,7 @@ from .. import __version__
 from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
 from ..errors import ConfigError, OutputExistsError
+from ..training import add_file_log, init_distributed, load_optimizer_state, optimizer_state
 from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
@@ -52,19 +53,6 @@ class TrainResult:
     seconds: float
     history: tuple[dict, ...] = field(default_factory=tuple)
     state: dict = field(default_factory=dict, repr=False)
-
-
-def _dist():
-    """(rank, world size) of the DDP process group, initialising it from torchrun's environment if needed."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() and os.environ.get("BIOPOSE_DDP_BACKEND") != "gloo" else "gloo"
-        dist.init_process_group(backend=backend)
-    return dist.get_rank(), dist.get_world_size()
 
 
 def scale_bounds(train: SplitData, scaling: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -134,7 +122,7 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     if config.train.batch_size % world:
         raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
                           f"processes ({world})")
-    rank, world = _dist()
+    rank, world = init_distributed()
     out = Path(out)
     dev = torch.device(device)
     if dev.type == "cuda":
@@ -190,7 +178,7 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     history: list[dict] = []
     best, start_epoch = float("inf"), 0
     if ckpt is not None:
-        _load_optimizer(opt, sched, ckpt.optimizer, dev)
+        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
         history = list(ckpt.meta["history"])
         best = float(ckpt.meta["best_val_mae_deg"])
         start_epoch = int(ckpt.meta["epoch"])
@@ -206,7 +194,7 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
             for old in ("train_log.jsonl", "train.log"):
                 (out / old).unlink(missing_ok=True)
         if log_file is not None:
-            _add_file_log(log_file)
+            add_file_log(log_file)
         atomic_write_text(out / "config.toml", config.to_toml())
         atomic_write_text(out / "data.json", json.dumps({"datasets": hashes, "train_frames": train.n_frames,
                                                          "val_frames": val.n_frames, "world_size": world,
@@ -265,7 +253,7 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
             meta = {"config": config.to_dict(), "identity": identity, "data": hashes, "epoch": epoch + 1,
                     "history": history, "best_val_mae_deg": best, "seed": seed, "version": __version__,
                     "torch": torch.__version__, "world_size": world, "device": str(dev)}
-            save_checkpoint(out / "last", system.net, system.out_map, meta, optimizer_state=_flat_optimizer(opt, sched))
+            save_checkpoint(out / "last", system.net, system.out_map, meta, optimizer_state=optimizer_state(opt, sched))
             if improved:
                 save_checkpoint(out / "best", system.net, system.out_map, {**meta, "val_mae_angle_deg":
                                                                           record["val_mae_angle_deg"]})
@@ -280,41 +268,6 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
                        best_val_mae_deg=best, seconds=seconds, history=tuple(history),
                        state={k: v.detach().cpu().clone() for k, v in system.net.state_dict().items()})
-
-
-def _add_file_log(path: str | Path) -> None:
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setLevel(logging.INFO)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler._biopose = True  # type: ignore[attr-defined]
-    logging.getLogger().addHandler(handler)
-
-
-def _flat_optimizer(opt: torch.optim.Optimizer, sched) -> dict[str, torch.Tensor]:
-    flat = {"scheduler.last_epoch": torch.tensor(sched.last_epoch), "rng": torch.get_rng_state()}
-    for i, st in opt.state_dict()["state"].items():
-        for k, v in st.items():
-            flat[f"state.{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
-    return flat
-
-
-def _load_optimizer(opt: torch.optim.Optimizer, sched, flat, device) -> None:
-    if flat is None:
-        raise CheckpointMismatchError("the checkpoint has no optimiser state (<stem>.optim.safetensors); resume from "
-                                      "a training run's last.json")
-    sd = opt.state_dict()
-    state: dict[int, dict] = {}
-    for key, v in flat.items():
-        if key.startswith("state."):
-            _, i, k = key.split(".", 2)
-            state.setdefault(int(i), {})[k] = v.to(device) if k != "step" else v
-    sd["state"] = state
-    opt.load_state_dict(sd)
-    sched.last_epoch = int(flat["scheduler.last_epoch"])
-    for g, base in zip(opt.param_groups, sched.base_lrs):
-        g["lr"] = base * sched.gamma ** sched.last_epoch
-    sched._last_lr = [g["lr"] for g in opt.param_groups]
-    torch.set_rng_state(flat["rng"])
 
 
 def write_curves(history: Sequence[dict], path: Path) -> None:
