@@ -122,6 +122,8 @@ def test_render_dataset_keys_shapes_and_values(tmp_path):
         assert tuple(s[key].shape) == shape, key
         assert s[key].dtype == torch.float32, key
     assert s["layout"] == "smplh52" and s["index"] == 1
+    batch = next(iter(torch.utils.data.DataLoader(ds, batch_size=3)))
+    assert batch["image"].shape == (3, 3, S, S) and batch["layout"] == ["smplh52"] * 3
     assert float(s["has_anny_orientations"]) == 1 and float(s["has_body_pose"]) == 0
     # 2D: normalised crop coordinates (the crop is the stored image itself here).
     want = shard["keypoints_2d"][1, :, :2] / S - 0.5
@@ -162,11 +164,12 @@ def test_flip_swaps_left_right_and_mirrors_x(tmp_path):
     assert float(flipped["has_anny_orientations"]) == 0 and float(flipped["has_anny_phenotypes"]) == 1
 
 
-def test_rotation_keeps_3d_and_2d_consistent(tmp_path):
-    """Projecting the rotated 3D joints (pelvis at cam_t) gives the rotated 2D keypoints: the box is centred on
-    the principal point, where the in-plane rotation is exact. Tolerance 1e-4 of the crop."""
+@pytest.mark.parametrize("flip_prob", [0.0, 1.0])
+def test_rotation_keeps_3d_and_2d_consistent(tmp_path, flip_prob):
+    """Projecting the rotated (and mirrored) 3D joints, pelvis at cam_t, gives the augmented 2D keypoints: the box
+    is centred on the principal point, where the in-plane rotation is exact. Tolerance 1e-4 of the crop."""
     write_render_dataset(tmp_path)
-    aug = Augmentation(rotation_deg=20.0, flip_prob=0.5)
+    aug = Augmentation(rotation_deg=20.0, flip_prob=flip_prob)
     ds = RenderDataset(tmp_path, "train", augment=aug, seed=7)
     rots = []
     for i in range(len(ds)):
@@ -176,6 +179,7 @@ def test_rotation_keeps_3d_and_2d_consistent(tmp_path):
         uv = F * p3[:, :2] / p3[:, 2:3] + S / 2
         keep = np.arange(52) != (RW if float(s["flip"]) else LW)  # the marked wrist was moved off its projection
         assert np.allclose(normalize_keypoints(uv, S)[keep], s["keypoints_2d"][keep, :2].numpy(), atol=1e-4)
+        assert float(s["flip"]) == flip_prob
     assert any(abs(r) > 1 for r in rots)
 
 
@@ -253,6 +257,12 @@ def test_hmr2_npz(tmp_path):
     assert np.allclose(s["body_pose"][15].numpy(), axis_angle_to_matrix(np.array([0.3, 0, 0])), atol=1e-6)
     assert float(s["has_body_pose"]) == 1 and float(s["has_betas"]) == 1 and float(ds[1]["has_betas"]) == 0
     assert np.allclose(s["betas"].numpy(), 0.1)
+    # An in-plane rotation turns the root orientation about the camera z axis.
+    r = HMRNpzDataset(tmp_path / "hmr2.npz", tmp_path / "img", size=S,
+                      augment=Augmentation(rotation_deg=30.0), seed=3)[0]
+    t = np.radians(float(r["rot"]))
+    Rc = np.array([[np.cos(t), np.sin(t), 0], [-np.sin(t), np.cos(t), 0], [0, 0, 1]])
+    assert abs(float(r["rot"])) > 1 and np.allclose(r["global_orient"][0].numpy(), Rc @ Rz, atol=1e-6)
     # A flip mirrors the SMPL pose: R -> M R M with left/right joints swapped.
     f = HMRNpzDataset(tmp_path / "hmr2.npz", tmp_path / "img", size=S, augment=Augmentation(flip_prob=1.0))[0]
     M = np.diag([-1.0, 1, 1])
