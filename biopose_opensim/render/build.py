@@ -112,8 +112,9 @@ def render_dataset(config: RenderConfig, progress: bool = True, argv: list[str] 
     config.out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{config.out.name}.partial-", dir=config.out.parent))
     try:
-        jobs = [SubjectRenderJob(s, source.model, source.marker_set, stage, config.seed, config.frames_per_trial,
-                                 config.crop_size, config.crop_enlarge, config.camera, config.appearance)
+        jobs = [SubjectRenderJob(s, source.model, source.marker_set, source.noise_mm, stage, config.seed,
+                                 config.frames_per_trial, config.crop_size, config.crop_enlarge, config.camera,
+                                 config.appearance)
                 for s in subjects]
         res = run_tasks([Task(j.subject.name, render_subject, (j,)) for j in jobs], workers=config.workers,
                         scheduler=config.scheduler, desc="render", progress=progress)

@@ -24,10 +24,12 @@ SPLITS = ("train", "val", "test")
 
 @dataclass(frozen=True)
 class SourceTrial:
-    """One trial: ``name`` and its generating coordinates ``source_mot`` (path)."""
+    """One trial: ``name``, its generating coordinates ``source_mot`` and its virtual-marker trial ``trc``
+    (paths; ``trc`` is None when the file is absent)."""
 
     name: str
     source_mot: Path
+    trc: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class SourceDataset:
         model: the OpenSim model the source coordinates belong to.
         marker_set: the virtual-marker set (name or YAML path).
         marker_set_name: its name as recorded in the manifest.
+        noise_mm: marker noise added to the source ``.trc`` trials (0: they hold the exact virtual markers).
         splits: split -> subject names, as in the manifest.
         subjects: the subjects, manifest order.
     """
@@ -76,6 +79,7 @@ class SourceDataset:
     model: Path
     marker_set: str
     marker_set_name: str
+    noise_mm: float
     splits: dict[str, list[str]]
     subjects: tuple[SourceSubject, ...]
 
@@ -122,7 +126,8 @@ def read_source(root: str | Path) -> SourceDataset:
         src = root / t.get("files", {}).get("source_mot", f"subjects/{t['subject']}/{t['name']}_source.mot")
         if not src.is_file():
             raise InputFileError(src, f"source coordinates of trial {t['subject']}/{t['name']} not found")
-        trials.setdefault(t["subject"], []).append(SourceTrial(t["name"], src))
+        trc = root / t.get("files", {}).get("trc", f"subjects/{t['subject']}/{t['name']}.trc")
+        trials.setdefault(t["subject"], []).append(SourceTrial(t["name"], src, trc if trc.is_file() else None))
     subjects = []
     marker_set = marker_set_name
     for i, s in enumerate(_need(manifest, "subjects", path)):
@@ -141,7 +146,8 @@ def read_source(root: str | Path) -> SourceDataset:
             trials=tuple(trials.get(s["name"], ()))))
     splits = {k: list(manifest.get("splits", {}).get(k, [])) for k in SPLITS}
     return SourceDataset(root=root, name=str(manifest.get("name", root.name)), seed=int(manifest.get("seed", 0)),
-                         model=model, marker_set=marker_set, marker_set_name=marker_set_name, splits=splits,
+                         model=model, marker_set=marker_set, marker_set_name=marker_set_name,
+                         noise_mm=float(manifest.get("noise_mm", 0.0) or 0.0), splits=splits,
                          subjects=tuple(subjects))
 
 
@@ -175,13 +181,31 @@ def frame_indices(n_frames: int, count: int) -> np.ndarray:
     return np.unique(np.rint(np.linspace(0, n_frames - 1, min(count, n_frames))).astype(int))
 
 
-def pose_trial(body, osim_model, source_mot: Path, count: int) -> PosedFrames:
+def trc_ground_level(trc: Path, plan) -> float | None:
+    """The ground level (m, OpenSim y) of a noise-free synthetic ``.trc`` trial: the height its ground-projection
+    markers share (the trial's lowest vertex); None when the plan has no such markers or they disagree."""
+    from ..io import read_trc
+
+    rows = plan.ground_rows.numpy()
+    if not len(rows):
+        return None
+    y = read_trc(trc).positions[:, rows, 1]
+    return float(y[0, 0]) if np.ptp(y) < 1e-8 else None
+
+
+def pose_trial(body, osim_model, source_mot: Path, count: int, ground_level: float | None = None) -> PosedFrames:
     """Pose ``count`` evenly spaced frames of a trial on ``body`` (an
-    :class:`~biopose_opensim.synth.bodies.AnnySubjectBody`); ``osim_model`` is the loaded OpenSim model."""
+    :class:`~biopose_opensim.synth.bodies.AnnySubjectBody`); ``osim_model`` is the loaded OpenSim model.
+
+    ``ground_level`` (m, OpenSim y): the trial's lowest vertex when already known (:func:`trc_ground_level`);
+    otherwise the whole trial is posed to find it, as
+    :func:`~biopose_opensim.motion.trials.virtual_marker_trajectories` does.
+    """
     import torch
 
     from ..bodymodels.anny import AnnyPose
     from ..bodymodels.base import ANNY_TO_OPENSIM
+    from ..markers.virtual import apply_marker_plan, compile_marker_set
     from ..motion.coordinates import read_motion
     from ..motion.osim_poses import body_poses
     from ..motion.retarget import retarget_poses
@@ -189,13 +213,18 @@ def pose_trial(body, osim_model, source_mot: Path, count: int) -> PosedFrames:
 
     motion = read_motion(source_mot, osim_model)
     idx = frame_indices(motion.n_frames, count)
-    markers = virtual_marker_trajectories(body.body, osim_model, motion, body.marker_set, calibration=body.calib,
-                                          ground="sequence").positions[idx]
     poses = retarget_poses(body.calib, body_poses(osim_model, motion.frames(idx)))
     out = body.body.forward(body.calib.shape, poses)
     A = torch.as_tensor(ANNY_TO_OPENSIM, dtype=out.vertices.dtype)
+    vertices, joints = out.vertices @ A.T, out.joints @ A.T
+    if ground_level is None:
+        markers = virtual_marker_trajectories(body.body, osim_model, motion, body.marker_set,
+                                              calibration=body.calib, ground="sequence").positions[idx]
+    else:
+        plan = compile_marker_set(body.marker_set, body.body.joint_names)
+        markers = apply_marker_plan(plan, vertices, joints, up_axis=1, ground=float(ground_level)).numpy()
     return PosedFrames(
         frames=idx, times=motion.times[idx] - motion.times[0],
         orientations=np.asarray(poses.orientations, np.float64), root=np.asarray(poses.root_position, np.float64),
-        vertices=(out.vertices @ A.T).numpy(), joints=(out.joints @ A.T).numpy(), markers=markers,
-        )
+        vertices=vertices.numpy(), joints=joints.numpy(), markers=markers,
+    )

@@ -16,11 +16,12 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..bodymodels.base import ANNY_TO_OPENSIM
+from ..markers.virtual import compile_marker_set
 from .appearance import AppearanceRanges, vertex_regions
 from .camera import CameraRanges, person_crop, project
 from .gl import get_renderer, composite
 from .scene import sample_scene
-from .source import SourceSubject, pose_trial
+from .source import SourceSubject, pose_trial, trc_ground_level
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class SubjectRenderJob:
     subject: SourceSubject
     model: Path
     marker_set: str
+    noise_mm: float
     stage: Path
     seed: int
     frames_per_trial: int
@@ -84,8 +86,11 @@ def render_subject(job: SubjectRenderJob) -> SubjectImages:
         "anny_phenotypes", "virtual_markers", "subject", "trial", "frame", "time", "focal_px", "distance_m",
         "elevation_deg", "azimuth_deg")}
     render_s = 0.0
+    plan = compile_marker_set(body.marker_set, body.body.joint_names)
     for t_index, trial in enumerate(subject.trials):
-        posed = pose_trial(body, model, trial.source_mot, job.frames_per_trial)
+        # noise-free source trials hold the ground level; else the whole trial is posed to find it
+        level = trc_ground_level(trial.trc, plan) if job.noise_mm == 0 and trial.trc is not None else None
+        posed = pose_trial(body, model, trial.source_mot, job.frames_per_trial, level)
         for i, frame in enumerate(posed.frames):
             scene = sample_scene(job.seed, subject.index, t_index, int(frame), posed.joints[i],
                                  body.body.joint_names, len(regions), S, job.camera, job.appearance)

@@ -142,6 +142,28 @@ def test_virtual_markers_match_the_source_trials(rendered, synth_source):
         assert err < 1e-5, err
 
 
+def test_ground_level_from_the_trc_equals_posing_the_whole_trial(synth_source):
+    """The shortcut for noise-free sources (ground level read off the .trc) gives the markers that posing every
+    frame of the trial gives (1e-9 m: the .trc's 1e-6 mm decimals)."""
+    from biopose_opensim.osim import import_opensim
+    from biopose_opensim.render.source import pose_trial, trc_ground_level
+    from biopose_opensim.synth.bodies import AnnySubjectBody
+
+    source = read_source(synth_source)
+    subject = source.subjects[0]
+    trial = subject.trials[0]
+    body = AnnySubjectBody(subject.shape(), source.model, source.marker_set)
+    model = import_opensim().Model(str(source.model))
+    plan = compile_marker_set(body.marker_set, body.body.joint_names)
+    level = trc_ground_level(trial.trc, plan)
+    assert level is not None and len(plan.ground_rows) > 0
+    fast = pose_trial(body, model, trial.source_mot, 3, level)
+    full = pose_trial(body, model, trial.source_mot, 3)
+    assert np.array_equal(fast.frames, full.frames) and np.array_equal(fast.vertices, full.vertices)
+    assert np.abs(fast.markers - full.markers).max() < 1e-9
+    assert np.allclose(full.markers[:, plan.ground_rows.numpy(), 1], level, atol=1e-9)
+
+
 def test_person_pixels_differ_from_the_background(rendered, anny_body, synth_source):
     """The image equals the regenerated background away from the person and differs from it on the person."""
     _, d, _ = _load(rendered[0])
