@@ -203,7 +203,6 @@ def pose_trial(body, osim_model, source_mot: Path, count: int, ground_level: flo
     """
     import torch
 
-    from ..bodymodels.anny import AnnyPose
     from ..bodymodels.base import ANNY_TO_OPENSIM
     from ..markers.virtual import apply_marker_plan, compile_marker_set
     from ..motion.coordinates import read_motion

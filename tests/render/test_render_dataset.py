@@ -4,9 +4,9 @@ Tolerances (stated): Anny posed with the stored camera-frame bone orientations a
 reproduces the stored camera-frame joints and virtual markers within 1e-5 m (float32 storage); projecting
 ``keypoints_3d`` through ``cam_K`` gives ``keypoints_2d`` within 1e-3 px; the virtual markers' pairwise
 distances match the source dataset's marker trial within 1e-5 m (measured 4e-7 m: float32 storage, the
-``.trc`` file's 1e-6 mm decimals and the re-read ``_source.mot`` text); background pixels away from the person match the regenerated background within
-1.5 grey levels on average over 8x8-pixel block means (at most 6; JPEG at quality 95 keeps block means),
-while on the person at least 30 % of the pixels (60 % on average) differ from it by more than 20 levels.
+``.trc`` file's 1e-6 mm decimals and the re-read ``_source.mot`` text); background pixels away from the
+person match the regenerated background within 1.5 grey levels on average over 8x8-pixel block means (at
+most 6; JPEG at quality 95 keeps block means), while on the person at least 30 % of the pixels (60 % on average) differ from it by more than 20 levels.
 """
 from __future__ import annotations
 
