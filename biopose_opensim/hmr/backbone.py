@@ -140,20 +140,26 @@ def _strip(key: str) -> str:
 
 
 def _resize_pos_embed(pos: torch.Tensor, grid: tuple[int, int]) -> torch.Tensor:
-    """``(1, n, C)`` position embedding (with or without a class slot) to ``(1, h*w, C)`` by bicubic resampling."""
-    n, c = pos.shape[1], pos.shape[2]
+    """``(1, n, C)`` position embedding (with or without a class-token slot) -> ``(1, h*w, C)`` for ``grid``,
+    resampled bicubically when the source grid differs (a square grid, or ViTPose's 16x12)."""
     import math
 
-    side = int(math.isqrt(n))
-    if side * side != n and n > 1 and int(math.isqrt(n - 1)) ** 2 == n - 1:
-        pos, n = pos[:, 1:], n - 1
-    if n == grid[0] * grid[1]:
+    n, c = pos.shape[1], pos.shape[2]
+    target = grid[0] * grid[1]
+    square = lambda k: k > 0 and math.isqrt(k) ** 2 == k  # noqa: E731
+    if n == target + 1 or (not square(n) and n != target and (square(n - 1) or n - 1 == 192)):
+        pos, n = pos[:, 1:], n - 1  # drop the class-token slot
+    if n == target:
         return pos
-    # ViTPose uses 16x12 for 256x192; square layouts from ImageNet checkpoints are assumed square.
-    src = (16, 12) if n == 192 else (int(math.isqrt(n)), n // int(math.isqrt(n)))
+    if square(n):
+        src = (math.isqrt(n), math.isqrt(n))
+    elif n == 192:
+        src = (16, 12)
+    else:
+        raise ValueError(f"cannot tell the grid of a position embedding with {n} positions")
     img = pos.reshape(1, *src, c).permute(0, 3, 1, 2)
     img = torch.nn.functional.interpolate(img.float(), size=grid, mode="bicubic", align_corners=False)
-    return img.permute(0, 2, 3, 1).reshape(1, grid[0] * grid[1], c).to(pos.dtype)
+    return img.permute(0, 2, 3, 1).reshape(1, target, c).to(pos.dtype)
 
 
 def load_backbone_weights(backbone: ViTBackbone, path: str | Path) -> WeightReport:
@@ -170,8 +176,11 @@ def load_backbone_weights(backbone: ViTBackbone, path: str | Path) -> WeightRepo
         if key not in target:
             continue
         if key == "pos_embed" and value.shape != target[key].shape and value.ndim == 3:
-            value = _resize_pos_embed(value, backbone.grid)
-            resized.append(key)
+            try:
+                value = _resize_pos_embed(value, backbone.grid)
+                resized.append(key)
+            except ValueError as exc:
+                log.warning("%s: %s; pos_embed left at its initial values", path, exc)
         if value.shape != target[key].shape:
             mismatched.append(f"{key} {tuple(value.shape)} vs {tuple(target[key].shape)}")
             continue

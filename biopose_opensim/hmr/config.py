@@ -110,23 +110,32 @@ class RefineConfig:
 
 @dataclass(frozen=True)
 class AugmentConfig:
-    """Training augmentation of the person crop (off when every value is 0 / false)."""
+    """Training augmentation of the person crop (see :class:`~.data.Augmentation`; 0 turns a part off).
 
-    scale: float = 0.1
-    translate: float = 0.05
+    Attributes:
+        scale_jitter: box side multiplied by ``clip(1 + s N(0, 1), 1 - s, 1 + s)``.
+        translation_jitter: box centre moved by up to this fraction of the box side.
+        rotation_deg, rotation_prob: in-plane rotation ``clip(r N(0, 1), -2r, 2r)`` degrees, with this probability.
+        colour_jitter: per-channel gains in ``[1 - c, 1 + c]``.
+        flip_prob: probability of a horizontal flip (Anny samples then train on keypoints and shape only).
+    """
+
+    scale_jitter: float = 0.1
+    translation_jitter: float = 0.05
     rotation_deg: float = 0.0
-    color: float = 0.2
-    flip: bool = False
+    rotation_prob: float = 0.0
+    colour_jitter: float = 0.2
+    flip_prob: float = 0.0
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation: AdamW, cosine decay from ``lr`` to ``lr_final``.
+    """Optimisation: Adam with weight decay, exponential learning-rate decay from ``lr`` to ``lr_final``.
 
     Attributes:
         epochs: passes over the training images.
         batch_size: images per step (global: split over DDP processes).
-        lr, lr_final, weight_decay: AdamW schedule.
+        lr, lr_final, weight_decay: the schedule.
         grad_clip: gradient-norm clipping (0: off).
         val_images: validation images evaluated after each epoch (0: all).
     """
@@ -206,7 +215,7 @@ CONFIGS: dict[str, MQHMRConfig] = {
         name="tiny",
         backbone=BackboneConfig(embed_dim=64, depth=2, heads=2),
         decoder=DecoderConfig(d_model=64, heads=2, points=2, ffn=128, head_dim=8),
-        augment=AugmentConfig(scale=0.0, translate=0.0, color=0.0),
+        augment=AugmentConfig(scale_jitter=0.0, translation_jitter=0.0, colour_jitter=0.0),
         train=TrainConfig(epochs=2, batch_size=8, lr=1e-3, lr_final=1e-4, val_images=16)),
 }
 

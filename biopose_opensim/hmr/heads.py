@@ -65,8 +65,9 @@ class ParamHead(nn.Module):
         for layer in (self.pose, self.shape, self.cam):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
-        self.register_buffer("mean_6d", matrix_to_rot6d(mean_rotations.float()).reshape(-1))
-        self.register_buffer("cam_init", torch.tensor([0.9, 0.0, 0.0]))
+        device = self.reduce.weight.device  # the device the module is built on (also the meta device)
+        self.register_buffer("mean_6d", matrix_to_rot6d(mean_rotations.float()).reshape(-1).to(device))
+        self.register_buffer("cam_init", torch.tensor([0.9, 0.0, 0.0], device=device))
 
     def forward(self, queries: torch.Tensor) -> HeadOutput:
         B = queries.shape[0]

@@ -66,7 +66,8 @@ def flatten_levels(maps: list[torch.Tensor] | tuple[torch.Tensor, ...]
     Returns:
         ``tokens`` ``(N, sum_l H_l * W_l, C)`` (token ``start_l + i * W_l + j`` is pixel ``(i, j)`` of level
         ``l``), ``spatial_shapes`` ``(L, 2)`` int64 ``(H_l, W_l)`` and ``level_start_index`` ``(L,)`` int64, both
-        on the maps' device.
+        on the CPU whatever the maps' device (small integer metadata that the attention reads as Python
+        numbers: no device synchronisation on CUDA, and defined on the meta device).
 
     Raises:
         ValueError: no maps, a map not 4-D, or maps disagreeing in batch size or channels.
@@ -77,9 +78,8 @@ def flatten_levels(maps: list[torch.Tensor] | tuple[torch.Tensor, ...]
     for k, m in enumerate(maps):
         if m.dim() != 4 or m.shape[0] != n or m.shape[1] != c:
             raise ValueError(f"maps[{k}] must be (N={n}, C={c}, H, W) like maps[0], got shape {tuple(m.shape)}")
-    device = maps[0].device
     tokens = torch.cat([m.flatten(2).transpose(1, 2) for m in maps], dim=1)
-    spatial_shapes = torch.tensor([tuple(m.shape[2:]) for m in maps], dtype=torch.int64, device=device)
+    spatial_shapes = torch.tensor([tuple(m.shape[2:]) for m in maps], dtype=torch.int64, device="cpu")
     sizes = spatial_shapes.prod(dim=1)
     level_start_index = torch.cat([sizes.new_zeros(1), sizes.cumsum(0)[:-1]])
     return tokens, spatial_shapes, level_start_index
@@ -157,20 +157,22 @@ class FeaturePyramid(nn.Module):
             raise ValueError(f"feat must be (N, {self.in_dim}, h, w), got shape {tuple(feat.shape)}")
         return [proj(x) for proj, x in zip(self.proj, (self.up4(feat), self.up2(feat), feat))]
 
-    def position_codes(self, spatial_shapes: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    def position_codes(self, spatial_shapes: torch.Tensor | list[tuple[int, int]],
+                       dtype: torch.dtype = torch.float32) -> torch.Tensor:
         """Sine code plus level embedding for every token of maps of the given sizes.
 
         Args:
-            spatial_shapes: ``(L, 2)`` int64 ``(H_l, W_l)``, ``L = 3``.
+            spatial_shapes: ``(L, 2)`` int64 ``(H_l, W_l)`` (or a list of ``(H_l, W_l)``), ``L = 3``.
 
         Returns:
             ``(S, d_model)``, the term :meth:`encode` adds to the flattened maps.
         """
-        if tuple(spatial_shapes.shape) != (self.n_levels, 2):
-            raise ValueError(f"spatial_shapes must be ({self.n_levels}, 2), got shape {tuple(spatial_shapes.shape)}")
+        sizes = spatial_shapes.tolist() if isinstance(spatial_shapes, torch.Tensor) else list(spatial_shapes)
+        if len(sizes) != self.n_levels or any(len(hw) != 2 for hw in sizes):
+            raise ValueError(f"spatial_shapes must be ({self.n_levels}, 2), got {sizes}")
         codes = [sine_position_encoding(h, w, self.d_model, device=self.level_embed.device, dtype=dtype)
                  + self.level_embed[lvl].to(dtype)
-                 for lvl, (h, w) in enumerate(spatial_shapes.tolist())]
+                 for lvl, (h, w) in enumerate(sizes)]
         return torch.cat(codes, dim=0)
 
     def encode(self, feat: torch.Tensor) -> PyramidTokens:
@@ -182,6 +184,8 @@ class FeaturePyramid(nn.Module):
         Returns:
             :class:`PyramidTokens` with ``tokens`` ``(N, 16 h w + 4 h w + h w, d_model)``.
         """
-        tokens, shapes, starts = flatten_levels(self(feat))
-        tokens = tokens + self.position_codes(shapes, dtype=tokens.dtype)[None]
+        maps = self(feat)
+        tokens, shapes, starts = flatten_levels(maps)
+        # sizes from the maps themselves (works on the meta device, where tensors hold no values)
+        tokens = tokens + self.position_codes([tuple(m.shape[2:]) for m in maps], dtype=tokens.dtype)[None]
         return PyramidTokens(tokens=tokens, spatial_shapes=shapes, level_start_index=starts)

@@ -1,0 +1,274 @@
+"""Training MQ-HMR (one process, or several under ``torchrun`` with DDP: gloo on CPU, NCCL on CUDA; bfloat16
+autocast on CUDA).
+
+Conventions shared with NeurIK's trainer: the resolved ``config.toml`` and ``data.json`` beside the outputs,
+``last.safetensors``/``.json`` every epoch (with ``last.optim.safetensors`` for ``--resume``), ``best.*`` when
+the validation MPJPE improves, ``train_log.jsonl``, ``train.log`` and ``curves.png``; Adam with weight decay and
+an exponential learning-rate decay from ``lr`` to ``lr_final``; batches drawn from generators seeded by
+``(seed, epoch)``; under DDP each process takes its slice of every global batch.
+
+Data: image datasets written by ``python -m biopose_opensim.render`` (``--data DIR``: train split, validation on
+its val split) and standard HMR npz files with their image folders (``--npz FILE --images DIR``, training only).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .. import __version__
+from ..atomic import atomic_write_text
+from ..errors import ConfigError, InputFileError, OutputExistsError
+from ..plots import pyplot, save_figure
+from ..training import add_file_log, init_distributed, load_optimizer_state, optimizer_state
+from .checkpoint import read_checkpoint, save_checkpoint
+from .config import MQHMRConfig
+from .data import Augmentation, HMRNpzDataset, RenderDataset
+from .evaluate import evaluate_loader
+from .losses import HMRTarget, hmr_loss
+from .model import MQHMR, body_outputs, make_body
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of a training run: output folder, checkpoints, epochs run, best validation MPJPE (mm), seconds and
+    the per-epoch history."""
+
+    out: Path
+    best: Path
+    last: Path
+    epochs: int
+    best_val_mpjpe_mm: float
+    seconds: float
+    history: tuple[dict, ...] = field(default_factory=tuple)
+
+
+def layout_of(config: MQHMRConfig) -> str:
+    """Keypoint layout of the body model's joints (``smplh52`` for Anny, ``smpl24`` for SMPL)."""
+    return "smplh52" if config.body_model == "anny" else "smpl24"
+
+
+def open_training_data(config: MQHMRConfig, data: Sequence[str | Path], npz: Sequence[tuple[str | Path, str | Path]]
+                       = (), seed: int = 0) -> tuple[torch.utils.data.Dataset, torch.utils.data.Dataset | None, dict]:
+    """``(train, val, sources)``: the train splits of ``data`` plus the npz sets (augmented), the val splits of
+    ``data`` (None when none has one) and a description of the sources for ``data.json``."""
+    aug = Augmentation(**dataclasses.asdict(config.augment))
+    layout = layout_of(config)
+    train_parts, val_parts, sources = [], [], {}
+    for d in data:
+        train_parts.append(RenderDataset(d, "train", config.crop, layout, augment=aug, seed=seed))
+        try:
+            val_parts.append(RenderDataset(d, "val", config.crop, layout))
+        except InputFileError:
+            log.warning("%s has no val split; it is not used for validation", d)
+        manifest = Path(d) / "manifest.json"
+        sources[str(d)] = {"kind": "images", "manifest_sha256": _sha256(manifest),
+                           "train_images": len(train_parts[-1]), "val_images": len(val_parts[-1]) if val_parts else 0}
+    for f, images in npz:
+        train_parts.append(HMRNpzDataset(f, images, config.crop, layout, augment=aug, seed=seed))
+        sources[str(f)] = {"kind": "npz", "sha256": _sha256(Path(f)), "images": str(images),
+                           "train_images": len(train_parts[-1])}
+    if not train_parts:
+        raise ConfigError("no training data: give --data DIR (image dataset) or --npz FILE --images DIR")
+    train = torch.utils.data.ConcatDataset(train_parts)
+    val = torch.utils.data.ConcatDataset(val_parts) if val_parts else None
+    return train, val, sources
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def batch_target(batch: dict, config: MQHMRConfig, device) -> HMRTarget:
+    """The loss targets of a loader batch for the configuration's body model."""
+    if config.body_model == "anny":
+        rot, shape = batch["anny_orientations"], batch["anny_phenotypes"]
+        has = batch["has_anny_orientations"] * batch["has_anny_phenotypes"]
+    else:
+        rot = torch.cat([batch["global_orient"], batch["body_pose"]], dim=1)
+        shape, has = batch["betas"], batch["has_body_pose"] * batch["has_betas"]
+    return HMRTarget(keypoints_2d=batch["keypoints_2d"].to(device), keypoints_3d=batch["keypoints_3d"].to(device),
+                     rotations=rot.to(device), shape=shape.to(device), has_params=has.to(device) > 0)
+
+
+def _set_epoch(dataset, epoch: int) -> None:
+    for part in getattr(dataset, "datasets", [dataset]):
+        if hasattr(part, "set_epoch"):
+            part.set_epoch(epoch)
+
+
+def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path,
+                npz: Sequence[tuple[str | Path, str | Path]] = (), resume: str | Path | None = None,
+                device: str = "cpu", seed: int = 0, progress: bool = True, overwrite: bool = False,
+                log_file: str | Path | None = None, backbone_weights: str | Path | None = None,
+                smpl_model_dir: str | Path | None = None, workers: int = 0,
+                stop_after: int | None = None) -> TrainResult:
+    """Train MQ-HMR on the train splits of ``data`` (and ``npz`` pairs), validating on the val splits.
+
+    Raises:
+        InputFileError: a dataset, npz, image or checkpoint that cannot be read (before training starts).
+        OutputExistsError: ``out`` holds a training run and neither ``resume`` nor ``overwrite`` was given.
+    """
+    t_start = time.perf_counter()
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if config.train.batch_size % world:
+        raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
+                          f"processes ({world})")
+    rank, world = init_distributed()
+    out = Path(out)
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    if (out / "last.json").exists() and resume is None and not overwrite:
+        raise OutputExistsError(f"{out} already holds a training run; use --resume {out / 'last.json'} or "
+                                "--overwrite")
+    torch.manual_seed(seed)
+    ckpt = read_checkpoint(resume) if resume is not None else None
+    if ckpt is not None and ckpt.config.to_dict() != config.to_dict():
+        raise ConfigError(f"{ckpt.path}: the checkpoint was trained with another configuration "
+                          f"({ckpt.config.name}); resume with the same --config")
+    train, val, sources = open_training_data(config, data, npz, seed)
+    if ckpt is not None and ckpt.meta.get("data") != sources:
+        raise ConfigError(f"{ckpt.path}: the checkpoint was trained on other data; resume with the same --data")
+
+    body = make_body(config, smpl_model_dir).to(dev)
+    model = MQHMR(config, body)
+    if backbone_weights is not None and ckpt is None:
+        from .backbone import load_backbone_weights
+
+        load_backbone_weights(model.backbone, backbone_weights)
+    if ckpt is not None:
+        model.load_state_dict(ckpt.tensors)
+    model.to(dev)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    tc = config.train
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_epoch = max(1, len(train) // tc.batch_size)
+    gamma = (tc.lr_final / tc.lr) ** (1.0 / max(1, steps_per_epoch * tc.epochs))
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+    history: list[dict] = []
+    best, start_epoch = float("inf"), 0
+    if ckpt is not None:
+        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
+        history = list(ckpt.meta["history"])
+        best = float(ckpt.meta["best_val_mpjpe_mm"])
+        start_epoch = int(ckpt.meta["epoch"])
+        log.info("resuming %s at epoch %d (best validation MPJPE %.1f mm)", ckpt.path, start_epoch, best)
+    val_loader = None
+    if val is not None:
+        idx = torch.arange(len(val))
+        if 0 < tc.val_images < len(val):
+            idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed + 7919))[:tc.val_images]
+        val_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(val, idx.sort().values.tolist()),
+                                                 batch_size=max(1, tc.batch_size // world), num_workers=workers)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if overwrite and resume is None:
+            for old in ("train_log.jsonl", "train.log"):
+                (out / old).unlink(missing_ok=True)
+        if log_file is not None:
+            add_file_log(log_file)
+        atomic_write_text(out / "config.toml", config.to_toml())
+        atomic_write_text(out / "data.json", json.dumps({"sources": sources, "train_images": len(train),
+                                                         "val_images": len(val) if val is not None else 0,
+                                                         "world_size": world, "seed": seed, "device": str(dev),
+                                                         "backbone_weights": str(backbone_weights or "")}, indent=1))
+        log.info("training MQ-HMR %s (%d parameters, body %s) on %d images (%d steps/epoch), %d val images, %s x %d "
+                 "process(es)", config.name, sum(p.numel() for p in model.parameters()), config.body_model,
+                 len(train), steps_per_epoch, len(val) if val is not None else 0, dev, world)
+    local = tc.batch_size // world
+    use_amp = dev.type == "cuda"
+    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, start_epoch + stop_after)
+    for epoch in range(start_epoch, last_epoch):
+        t0 = time.perf_counter()
+        _set_epoch(train, epoch)
+        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+        order = torch.randperm(len(train), generator=gen)[:steps_per_epoch * tc.batch_size]
+        mine = order.reshape(steps_per_epoch, tc.batch_size)[:, rank * local:(rank + 1) * local].reshape(-1)
+        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(train, mine.tolist()), batch_size=local,
+                                             num_workers=workers, drop_last=True)
+        model.train()
+        sums: dict[str, float] = {}
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress or rank != 0, leave=False)
+        for batch in bar:
+            target = batch_target(batch, config, dev)
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+                params = net(batch["image"].to(dev))
+            params = type(params)(params.rotations.float(), params.shape.float(), params.pred_cam.float())
+            terms = hmr_loss(body_outputs(params, body, config), target, config.loss)
+            opt.zero_grad(set_to_none=True)
+            terms.total.backward()
+            if tc.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+            opt.step()
+            sched.step()
+            for k, v in terms.items().items():
+                sums[k] = sums.get(k, 0.0) + v
+            if rank == 0 and progress:
+                bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+        record = {"epoch": epoch + 1, **{f"train_{k}": v / steps_per_epoch for k, v in sums.items()},
+                  "lr": sched.get_last_lr()[0]}
+        if val_loader is not None:
+            m = evaluate_loader(model, body, config, val_loader, dev)
+            record.update(val_mpjpe_mm=m.mpjpe_mm, val_pa_mpjpe_mm=m.pa_mpjpe_mm, val_err2d_px=m.err2d_px)
+        record["seconds"] = time.perf_counter() - t0
+        history.append(record)
+        score = record.get("val_mpjpe_mm", record["train_total"])
+        improved = score < best
+        best = min(best, score)
+        if rank == 0:
+            log.info("epoch %d/%d: train loss %.4f%s%s (%.0f s)", epoch + 1, tc.epochs, record["train_total"],
+                     f", val MPJPE {record['val_mpjpe_mm']:.1f} mm, PA-MPJPE {record['val_pa_mpjpe_mm']:.1f} mm, "
+                     f"2D {record['val_err2d_px']:.1f} px" if "val_mpjpe_mm" in record else "",
+                     " (best)" if improved else "", record["seconds"])
+            meta = {"config": config.to_dict(), "data": sources, "epoch": epoch + 1, "history": history,
+                    "best_val_mpjpe_mm": best, "seed": seed, "version": __version__, "torch": torch.__version__,
+                    "world_size": world, "device": str(dev)}
+            save_checkpoint(out / "last", model, meta, optimizer_state=optimizer_state(opt, sched))
+            if improved:
+                save_checkpoint(out / "best", model, meta)
+            with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(record) + "\n")
+            write_curves(history, out / "curves.png")
+    if world > 1:
+        import torch.distributed as dist
+
+        dist.barrier()
+    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
+                       best_val_mpjpe_mm=best, seconds=time.perf_counter() - t_start, history=tuple(history))
+
+
+def write_curves(history: Sequence[dict], path: Path) -> None:
+    """Training loss and validation errors per epoch as a PNG."""
+    plt = pyplot()
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax[0].semilogy(ep, [h["train_total"] for h in history], label="train loss")
+    ax[0].set_xlabel("epoch")
+    ax[0].legend()
+    if history and "val_mpjpe_mm" in history[0]:
+        for key, label in (("val_mpjpe_mm", "MPJPE (mm)"), ("val_pa_mpjpe_mm", "PA-MPJPE (mm)"),
+                           ("val_err2d_px", "2D error (px)")):
+            ax[1].plot(ep, [h[key] for h in history], marker="o", label=label)
+        ax[1].legend()
+    ax[1].set_xlabel("epoch")
+    ax[1].set_ylabel("validation error")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
