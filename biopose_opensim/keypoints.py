@@ -29,6 +29,12 @@ Layouts (``layout(name)``):
   and ``head_h36m`` are not joints of the body model: no joint (their own landmark).
 * ``spin24``: SPIN's 24 ``part`` keypoints: the 19 dataset joints of ``hmr44`` then nose, left eye, right eye,
   left ear, right ear (read by :mod:`biopose_opensim.hmr.data`).
+* ``mediapipe33``: MediaPipe BlazePose's 33 landmarks in its order (nose, left/right eye inner, eye, eye outer,
+  ears, mouth left/right, shoulders, elbows, wrists, pinkies, index fingers, thumbs, hips, knees, ankles, heels,
+  foot index), left/right being the person's. Shoulders, elbows, wrists, hips, knees and ankles map to the SMPL-H
+  joints of the same name (BlazePose's hip sits a few centimetres from the SMPL hip joint centre, like OpenPose's);
+  all other landmarks are skin points with no joint. Nose, eyes, ears and heels share their landmark with the
+  COCO / OpenPose points of the same name; ``left_foot_index`` (the toe tip) is its own landmark.
 
 When a source layout holds several keypoints for one point (``hmr44`` has ``right_ankle`` and
 ``right_ankle_lsp``), the target takes the one with the highest confidence, the first on a tie.
@@ -135,6 +141,16 @@ _EXTRA19 = (
        ("spine_h36m", None), ("jaw_h36m", None), ("head_h36m", None)]
 )
 _SMPL24 = _same(*SMPL_JOINT_NAMES[:22]) + [("left_hand", "left_middle1"), ("right_hand", "right_middle1")]
+_MEDIAPIPE33 = (
+    [("nose", None), ("left_eye_inner", None), ("left_eye", None), ("left_eye_outer", None),
+     ("right_eye_inner", None), ("right_eye", None), ("right_eye_outer", None), ("left_ear", None),
+     ("right_ear", None), ("mouth_left", None), ("mouth_right", None)]
+    + _same("left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")
+    + [("left_pinky", None), ("right_pinky", None), ("left_index", None), ("right_index", None),
+       ("left_thumb", None), ("right_thumb", None)]
+    + _same("left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")
+    + [("left_heel", None), ("right_heel", None), ("left_foot_index", None), ("right_foot_index", None)]
+)
 
 _LAYOUTS: dict[str, KeypointLayout] = {
     layout_.name: layout_
@@ -146,6 +162,7 @@ _LAYOUTS: dict[str, KeypointLayout] = {
         _build("coco17", _COCO17),
         _build("hmr44", _BODY25 + _EXTRA19),
         _build("spin24", _EXTRA19 + _FACE),
+        _build("mediapipe33", _MEDIAPIPE33),
     )
 }
 #: Names of the built-in layouts.

@@ -83,3 +83,28 @@ def test_flip_permutation_matches_the_hmr_convention():
 def test_wrong_point_count_is_refused():
     with pytest.raises(ValueError, match="coco17"):
         kp.to_layout(np.zeros((18, 3)), "coco17", "smplh52")
+
+
+def test_mediapipe33_order_and_correspondences():
+    mp33 = kp.layout("mediapipe33")
+    assert len(mp33) == 33
+    # BlazePose's published indices.
+    for i, name in {0: "nose", 2: "left_eye", 7: "left_ear", 11: "left_shoulder", 12: "right_shoulder",
+                    15: "left_wrist", 23: "left_hip", 24: "right_hip", 27: "left_ankle", 28: "right_ankle",
+                    29: "left_heel", 32: "right_foot_index"}.items():
+        assert mp33.names[i] == name
+    joints = {n: j for n, j in zip(mp33.names, mp33.joints) if j is not None}
+    limbs = [f"{s}_{p}" for s in ("left", "right") for p in ("shoulder", "elbow", "wrist", "hip", "knee", "ankle")]
+    assert joints == {n: n for n in limbs}
+    x = np.concatenate([np.arange(66, dtype=float).reshape(33, 2), np.ones((33, 1))], axis=-1)
+    smplh = kp.to_layout(x, "mediapipe33", "smplh52")
+    assert np.array_equal(smplh[SMPLH_JOINT_NAMES.index("right_knee")], x[26])
+    assert smplh[SMPLH_JOINT_NAMES.index("pelvis"), 2] == 0  # no pelvis point in BlazePose
+    body25 = kp.to_layout(x, "mediapipe33", "openpose_body25")
+    b25 = kp.layout("openpose_body25")
+    assert np.array_equal(body25[b25.index("left_heel")], x[29])  # shared skin landmark
+    assert np.array_equal(body25[b25.index("nose")], x[0])
+    assert body25[b25.index("left_big_toe"), 2] == 0  # the foot index is not the big toe
+    perm = mp33.flip_permutation()
+    assert mp33.names[perm[mp33.index("mouth_left")]] == "mouth_right"
+    assert mp33.names[perm[mp33.index("left_eye_inner")]] == "right_eye_inner"
