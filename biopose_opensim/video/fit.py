@@ -15,8 +15,8 @@ Parameters (all frames at once, one batch):
 
 Energy (weights in :class:`FitConfig`): confidence-weighted Huber reprojection of the model's SMPL-H joints that
 the track's layout maps to (keypoints converted with :func:`~biopose_opensim.keypoints.to_layout` to ``smplh52``);
-second differences over time of the local and root rotation matrices and of ``cam_t``; small local rotations;
-hinge penalties on knees and elbows (bending the wrong way, and rotating off the hinge axis); phenotypes toward
+second differences over time of the root's and posed bones' orientation matrices and of ``cam_t``; small local
+rotations; hinge penalties on knees and elbows (bending the wrong way, and rotating off the hinge axis); phenotypes toward
 0.5; the rest height when ``height_m`` is given; and, when the track has detector 3D landmarks (``world``), the
 distance between root-relative model joints and the landmarks after a per-frame rigid alignment (Kabsch rotation
 about the common centroid, computed without gradient: the term shapes the pose, never the global orientation).
@@ -92,7 +92,7 @@ class FitConfig:
             cosine to ``lr * lr_final`` within each stage.
         lr_final: final fraction of ``lr``.
         huber_px: Huber threshold of the reprojection residual, px (quadratic below, linear above).
-        w_smooth_pose: weight of squared second differences of local rotation matrices (per frame and bone).
+        w_smooth_pose: weight of squared second differences of the posed bones' orientation matrices.
         w_smooth_root: weight of squared second differences of the root rotation matrix.
         w_smooth_trans: weight of squared second differences of ``cam_t``, per metre squared.
         w_pose: weight of squared local rotation angles (radians squared, mean over bones).

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from biopose_opensim.errors import BioposeError
-from biopose_opensim.keypoints import layout, to_layout
+from biopose_opensim.keypoints import to_layout
 from biopose_opensim.video.fit import (POSED_BONES, FitConfig, FitError, FitResult, axis_angle_to_matrix,
                                        fit_anny, local_to_world)
 from biopose_opensim.video.fit_priors import anny_fit_body
