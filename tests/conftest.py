@@ -52,3 +52,15 @@ def anny_set():
     from biopose_opensim.markers.sets import load_marker_set
 
     return load_marker_set("anny_d3ke")
+
+
+@pytest.fixture(scope="session")
+def synth_source(tmp_path_factory):
+    """A tiny real synthetic marker dataset: 2 Anny subjects, one 1 s squat at 20 Hz, real OpenSim labelling."""
+    from biopose_opensim.synth.__main__ import main as synth_main
+
+    out = tmp_path_factory.mktemp("render_source") / "synth"
+    rc = synth_main(["--out", str(out), "--subjects", "2", "--seed", "3", "--activities", "squat",
+                     "--duration", "1", "--fps", "20", "--workers", "1", "--no-progress"])
+    assert rc == 0
+    return out

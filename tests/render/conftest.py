@@ -1,21 +1,9 @@
-"""A tiny real synthetic marker dataset (2 Anny subjects, one 1 s squat at 20 Hz, real OpenSim labelling) and
-its render, built once per test session."""
+"""The render of the tiny synthetic marker dataset ``synth_source`` (tests/conftest.py), built once per session."""
 from __future__ import annotations
 
 import time
 
 import pytest
-
-
-@pytest.fixture(scope="session")
-def synth_source(tmp_path_factory):
-    from biopose_opensim.synth.__main__ import main as synth_main
-
-    out = tmp_path_factory.mktemp("render_source") / "synth"
-    rc = synth_main(["--out", str(out), "--subjects", "2", "--seed", "3", "--activities", "squat",
-                     "--duration", "1", "--fps", "20", "--workers", "1", "--no-progress"])
-    assert rc == 0
-    return out
 
 
 @pytest.fixture(scope="session")
