@@ -210,7 +210,7 @@ CONFIGS: dict[str, MQHMRConfig] = {
         name="small",
         backbone=BackboneConfig(embed_dim=256, depth=6, heads=4),
         decoder=DecoderConfig(d_model=128, heads=4, points=4, ffn=256, head_dim=16),
-        train=TrainConfig(epochs=12, batch_size=32, lr=5e-4, lr_final=1e-5, weight_decay=1e-4, val_images=256)),
+        train=TrainConfig(epochs=8, batch_size=32, lr=3e-4, lr_final=1e-5, weight_decay=1e-4, val_images=256)),
     "tiny": MQHMRConfig(
         name="tiny",
         backbone=BackboneConfig(embed_dim=64, depth=2, heads=2),
