@@ -20,6 +20,7 @@ are taken at ``--fps`` (every ``trial rate / fps``-th frame), and one fixed, lev
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -363,27 +365,35 @@ def readme(command: str, subject, trial: str, idx: np.ndarray, cam: ClipCamera, 
     phen = ", ".join(f"{k} {v:.4f}" for k, v in subject.phenotype)
     height = f"{info['height_m']:.3f} m" if info.get("height_m") else "n/a"
     mass = f"{info['mass_kg']:.2f} kg" if info.get("mass_kg") else "n/a"
+    what = (f"A {len(idx)}-frame, {W}x{H}, {args.fps:g} frames/s clip ({args.duration:g} s) of a synthetic person "
+            "walking, with its OpenSim ground truth, for trying and testing the video -> OpenSim pipeline. It is "
+            "**synthetic: no real person is depicted**. The body is the Anny parametric body model posed by this "
+            "project's generating coordinates; the frames were rendered by this project (`biopose_opensim.render`, "
+            "headless).")
+    side = (f"{'in front' if abs(cam.azimuth_deg) < 90 else 'behind'}, to the subject's "
+            f"{'right' if cam.azimuth_deg >= 0 else 'left'}")
+    how = (f"The subject is `{subject.name}` of the `{source.name}` dataset (`python -m biopose_opensim.synth`), "
+           f"in its **{subject.split}** split: neither the subject nor its motion is in the train split. Subject: "
+           f"{subject.sex}, age {subject.age:g}, height {height}, mass {mass}; Anny phenotypes {phen}. Trial "
+           f"`{trial}`: trial frames {idx[0]}..{idx[-1]} every {idx[1] - idx[0]} (from t = {args.start:g} s), posed "
+           "exactly as the renderer poses them (`render.source.pose_trial`). One fixed, level camera films the "
+           f"whole clip: {cam.distance_m:.2f} m from the midpoint of the pelvis path, at the mean pelvis height, "
+           f"{cam.azimuth_deg:g} deg about the vertical from the walking direction ({side}), focal length {W} px, "
+           "principal point at the image "
+           f"centre; the projected mesh stays inside every frame (x {cam.mesh_box_px[0]:.0f}..{cam.mesh_box_px[2]:.0f}"
+           f" px, y {cam.mesh_box_px[1]:.0f}..{cam.mesh_box_px[3]:.0f} px over the clip). Clothing, skin tone, light "
+           f"and the procedural background are drawn once from seed {args.seed} (`render.appearance`, "
+           "`render.background`).")
+    fill = functools.partial(textwrap.fill, width=115, break_on_hyphens=False)
     return f"""# Video -> OpenSim sample clip
 
-A {len(idx)}-frame, {W}x{H}, {args.fps:g} frames/s clip ({args.duration:g} s) of a synthetic person walking, with
-its OpenSim ground truth, for trying and testing the video -> OpenSim pipeline. It is **synthetic: no real
-person is depicted**. The body is the Anny parametric body model posed by this project's generating
-coordinates; the frames were rendered by this project (`biopose_opensim.render`), headless.
+{fill(what)}
 
 ## How it was made
 
     {command}
 
-The subject is `{subject.name}` of the `{source.name}` dataset (`python -m biopose_opensim.synth`), in its
-**{subject.split}** split, so neither the subject nor the motion is in any training data drawn from the train
-split. Subject: {subject.sex}, age {subject.age:g}, height {height}, mass {mass}; Anny phenotypes {phen}.
-Trial `{trial}`: trial frames {idx[0]}..{idx[-1]} every {idx[1] - idx[0]} (from t = {args.start:g} s), posed
-exactly as the renderer poses them (`render.source.pose_trial`). One fixed, level camera films the whole clip:
-{cam.distance_m:.2f} m from the midpoint of the pelvis path, at the mean pelvis height, {cam.azimuth_deg:g} deg
-about the vertical from the walking direction (towards the subject's right, in front), focal length {W} px,
-principal point at the image centre; the projected mesh stays inside every frame (box x {cam.mesh_box_px[0]:.0f}
-..{cam.mesh_box_px[2]:.0f}, y {cam.mesh_box_px[1]:.0f}..{cam.mesh_box_px[3]:.0f} px). Clothing, skin tone, light and the
-procedural background are drawn once from seed {args.seed} (`render.appearance`, `render.background`).
+{fill(how)}
 
 ## Files
 
@@ -391,9 +401,9 @@ procedural background are drawn once from seed {args.seed} (`render.appearance`,
   `video.frames.open_frames`.
 - `keypoints_coco.json`: COCO keypoint JSON, one image per frame (`file_name` `000000`, ... = the frame ids of
   `open_frames`), one person each: the exact projections of the body model's joints converted from `smplh52` to
-  `coco17` (`keypoints.to_layout`). Hips, knees, ankles, shoulders, elbows, wrists have `v` = 2 (labelled; self-
-  occlusion is not marked); nose, eyes and ears are no joint of the model and have `v` = 0. `bbox`: the projected
-  mesh's box. Read with `video.keypoint_files.read_coco` / `read_keypoints`.
+  `coco17` (`keypoints.to_layout`). Hips, knees, ankles, shoulders, elbows, wrists have `v` = 2 (labelled;
+  self-occlusion is not marked); nose, eyes and ears are no joint of the model and have `v` = 0. `bbox`: the
+  projected mesh's box. Read with `video.keypoint_files.read_coco` / `read_keypoints`.
 - `camera.json`: `K` (px), image size, fps, `R_ground_to_camera`, `centre_ground_m`, `T_camera_from_ground`
   (OpenSim ground frame: x forward, y up, z right; camera: OpenCV x right, y down, z forward) and how the camera
   was chosen.
@@ -412,8 +422,8 @@ The subject's scaled OpenSim model is not shipped: scale the generic model
 ## Attribution
 
 - Anny body model (Apache-2.0).
-- The OpenSim musculoskeletal model of Rajagopal et al. (2016) with the modifications of Lai et al. (2017) and
-  Uhlrich et al. (2022/2023) (`osim_models/`, see its README).
+- The Rajagopal/Lai/Uhlrich OpenSim model: Rajagopal et al. (2016) with the changes of Lai et al. (2017) and
+  Uhlrich et al. (2022), from the opensim-models collection (Apache-2.0); see `osim_models/README.md`.
 """
 
 
