@@ -381,7 +381,7 @@ _GTKPS_LAYOUTS = {24: "smpl24", 25: "openpose_body25", 44: "hmr44", 52: "smplh52
 class HMRNpzDataset(_Base):
     """Samples from a public HMR training npz (SPIN, ProHMR / HMR 2.0, or BEDLAM) and its image folder.
 
-    Keys read (``N`` people; every array's first axis must be ``N``; see ``docs/hmr_data.md``):
+    Keys read (``N`` people; every array's first axis must be ``N``; see ``docs/mqhmr.md (Training data)``):
 
     * always: ``imgname`` (N,) paths relative to ``image_dir``; ``center`` (N, 2) px; ``scale`` (N,) or (N, 2)
       (the larger side is used).

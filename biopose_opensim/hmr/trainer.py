@@ -159,6 +159,9 @@ def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     tc = config.train
+    if len(train) < tc.batch_size:
+        raise ConfigError(f"{len(train)} training images, fewer than one batch (train.batch_size = {tc.batch_size}); "
+                          "give more data or a smaller batch in a TOML configuration")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = max(1, len(train) // tc.batch_size)
     gamma = (tc.lr_final / tc.lr) ** (1.0 / max(1, steps_per_epoch * tc.epochs))
