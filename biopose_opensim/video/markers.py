@@ -3,7 +3,9 @@
 Frames: the front ends work in the camera frame (OpenCV: x right, y down, z forward). The camera is taken as
 level (its x axis horizontal, its y axis vertical), so the ground frame is the camera frame turned 180 degrees
 about x: ``(x, y, z)_ground = (x, -y, -z)_camera`` (y up; the heading does not matter to NeurIK, which
-normalises it). Ground-projection markers sit at the lowest vertex of the whole clip, as a floor would.
+normalises it), then shifted so that the floor — the lowest vertex of the whole clip, where the ground-projection
+markers sit — is at y = 0 and the clip's mean root position is above the origin, as in a motion-capture lab (the
+camera's position means nothing to OpenSim).
 
 Temporal filtering: a zero-lag 4th-order Butterworth low-pass (``cutoff_hz``, default 6 Hz, the usual choice
 for human movement) over each marker coordinate, applied within runs of observed frames only.
@@ -79,4 +81,8 @@ def virtual_markers(mesh: MeshSequence, marker_set: VirtualMarkerSet, joint_name
     verts = torch.as_tensor(mesh.vertices, dtype=torch.float64) @ R.T
     joints = torch.as_tensor(mesh.joints, dtype=torch.float64) @ R.T
     plan = compile_marker_set(marker_set, joint_names)
-    return apply_marker_plan(plan, verts, joints, up_axis=1, ground="sequence").numpy()
+    markers = apply_marker_plan(plan, verts, joints, up_axis=1, ground="sequence").numpy()
+    shift = np.zeros(3)
+    shift[1] = float(verts[..., 1].min())
+    shift[[0, 2]] = joints[:, 0, :].mean(0).numpy()[[0, 2]]
+    return markers - shift
