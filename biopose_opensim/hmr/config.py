@@ -100,12 +100,14 @@ class RefineConfig:
     Attributes:
         iterations: optimisation steps ``T`` (default 10).
         lr: Adam learning rate on the query tokens.
-        pose_weight: ``lambda_theta`` of the pose prior ``||theta - theta_0||^2`` (rotation matrices).
+        pose_weight: ``lambda_theta`` of the pose prior ``||theta - theta_0||^2`` (rotation-matrix entries, against
+            squared crop pixels of the reprojection term). Chosen on the synthetic validation renders: 10 keeps
+            the pose near the network's while the 2D error falls nearly as far as without the prior.
     """
 
     iterations: int = 10
     lr: float = 1e-2
-    pose_weight: float = 1.0
+    pose_weight: float = 10.0
 
 
 @dataclass(frozen=True)

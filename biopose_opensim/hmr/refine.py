@@ -5,8 +5,10 @@ from the learned tokens) are then optimised with Adam for ``T`` iterations on
 
     E(Q) = sum_j c_j ||Pi(K(J3D_j(Q))) - J2D_j||^2 + lambda_theta ||theta(Q) - theta_0||^2
 
-where ``Pi(K(.))`` is the network's own camera projection into normalised crop coordinates, ``c_j`` the
-keypoint confidences, ``theta`` the predicted rotation matrices and ``theta_0`` the network's first prediction.
+where ``Pi(K(.))`` is the network's own camera projection into the crop, in pixels of the crop (normalised crop
+coordinates times the crop side), ``c_j`` the keypoint confidences, ``theta`` the predicted rotation matrices and
+``theta_0`` the network's first prediction (``lambda_theta`` therefore weighs squared rotation-matrix entries
+against squared crop pixels).
 The energy is summed over the batch, so every frame's tokens follow only their own image (Adam's steps are
 per element): a batch of frames refines exactly as each frame alone.
 """
@@ -85,7 +87,7 @@ def refine(net: MQHMR, body: AnnyLayer | SmplLayer, config: MQHMRConfig, images:
         for _ in range(settings.iterations):
             out = body_outputs(net.decode(features, queries), body, config)
             c = kp[..., 2:]
-            energy = (c * (out.keypoints_2d - kp[..., :2]) ** 2).sum() \
+            energy = (c * (config.crop * (out.keypoints_2d - kp[..., :2])) ** 2).sum() \
                 + settings.pose_weight * ((out.params.rotations - theta0) ** 2).sum()
             opt.zero_grad(set_to_none=True)
             energy.backward()
