@@ -144,7 +144,7 @@ def test_fit_coco17_reprojects_and_recovers_3d(truth, coco_fit):
     assert fit.orientations.shape == (T, 104, 3, 3) and fit.joints.shape == (T, 52, 3)
     assert fit.cam_t.shape == (T, 3) and fit.phenotypes.shape == (6,)
     ok = ~fit.filled
-    # 2D: below 2 px on every detected frame (measured: see docs/video_fit.md).
+    # 2D: below 2 px on every detected frame (measured: see docs/video.md).
     assert np.all(fit.reprojection_px[ok] < 2.0), fit.reprojection_px
     # 3D: root-relative error over the 22 body joints on detected frames, against the rest-pose guess.
     rest = anny_fit_body().layer(anny_fit_body().rest[None], torch.full((1, 6), 0.5)).joints.detach().double()
