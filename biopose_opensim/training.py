@@ -71,3 +71,55 @@ def stem_of(path: str | Path) -> Path:
         if p.suffix == suffix:
             return p.with_suffix("")
     return p
+
+
+def start_run(batch_size: int, out: Path, device: str, resume, overwrite: bool) -> tuple[int, int, torch.device]:
+    """Common checks and set-up of a training run: ``(rank, world size, device)``.
+
+    Raises:
+        ConfigError: a batch that does not split over the processes; ``cuda`` without a CUDA device.
+        OutputExistsError: ``out`` holds a run and neither ``resume`` nor ``overwrite`` was given.
+    """
+    from .errors import ConfigError, OutputExistsError
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if batch_size % world:
+        raise ConfigError(f"train.batch_size ({batch_size}) must be a multiple of the number of processes ({world})")
+    rank, world = init_distributed()
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("--device cuda: no CUDA device is available")
+        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(dev)
+    if (Path(out) / "last.json").exists() and resume is None and not overwrite:
+        raise OutputExistsError(f"{out} already holds a training run; use --resume {Path(out) / 'last.json'} or "
+                                "--overwrite")
+    return rank, world, dev
+
+
+def read_checkpoint_files(path: str | Path, fmt: str, what: str):
+    """``(weights path, meta, tensors, optimiser state or None)`` of a ``<stem>.safetensors`` + ``<stem>.json``
+    checkpoint pair whose JSON says ``format = fmt``; InputFileError names the missing or foreign file."""
+    import json
+
+    from safetensors.torch import load_file
+
+    stem = stem_of(path)
+    weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    for p in (weights, meta_path):
+        if not p.is_file():
+            raise InputFileError(p, f"{what} checkpoint file not found (a checkpoint is <name>.safetensors + "
+                                    "<name>.json)")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(meta_path, f"not valid JSON: {exc}") from None
+    if meta.get("format") != fmt:
+        raise InputFileError(meta_path, f"not a {what} checkpoint (format {meta.get('format')!r}, expected {fmt})")
+    try:
+        tensors = load_file(str(weights))
+    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
+        raise InputFileError(weights, f"cannot read the weights: {exc}") from None
+    optim = stem.with_name(stem.name + ".optim.safetensors")
+    return weights, meta, tensors, (load_file(str(optim)) if optim.is_file() else None)

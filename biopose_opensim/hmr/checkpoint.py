@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from ..atomic import atomic_path, atomic_write_text
 from ..errors import InputFileError
-from ..training import stem_of
+from ..training import read_checkpoint_files, stem_of
 from .config import MQHMRConfig
 
 FORMAT = "biopose_opensim.mqhmr/1"
@@ -45,26 +45,10 @@ class LoadedCheckpoint:
 
 def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
     """Read a checkpoint (either file of the pair, or the stem); InputFileError names a missing or foreign file."""
-    stem = stem_of(path)
-    weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-    for p in (weights, meta_path):
-        if not p.is_file():
-            raise InputFileError(p, "MQ-HMR checkpoint file not found (a checkpoint is <name>.safetensors + "
-                                    "<name>.json)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(meta_path, f"not valid JSON: {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise InputFileError(meta_path, f"not an MQ-HMR checkpoint (format {meta.get('format')!r}, "
-                                        f"expected {FORMAT})")
-    try:
-        tensors = load_file(str(weights))
-    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types
-        raise InputFileError(weights, f"cannot read the weights: {exc}") from None
-    optim = stem.with_name(stem.name + ".optim.safetensors")
-    return LoadedCheckpoint(path=weights, meta=meta, config=MQHMRConfig.from_dict(meta["config"], str(meta_path)),
-                            tensors=tensors, optimizer=load_file(str(optim)) if optim.is_file() else None)
+    weights, meta, tensors, optimizer = read_checkpoint_files(path, FORMAT, "MQ-HMR")
+    return LoadedCheckpoint(path=weights, meta=meta,
+                            config=MQHMRConfig.from_dict(meta["config"], str(weights.with_suffix(".json"))),
+                            tensors=tensors, optimizer=optimizer)
 
 
 def load_mqhmr(path: str | Path, device: str | torch.device = "cpu", smpl_model_dir=None):

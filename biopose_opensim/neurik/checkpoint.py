@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from ..atomic import atomic_path, atomic_write_text
-from ..errors import BioposeError, InputFileError
-from ..training import stem_of
+from ..errors import BioposeError
+from ..training import read_checkpoint_files, stem_of
 from .config import NeurIKConfig
 
 log = logging.getLogger(__name__)
@@ -90,26 +90,9 @@ def read_checkpoint(path: str | Path) -> LoadedCheckpoint:
     Raises:
         InputFileError: a file is missing or is not a NeurIK checkpoint.
     """
-    stem = stem_of(path)
-    weights, meta_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-    for p in (weights, meta_path):
-        if not p.is_file():
-            raise InputFileError(p, "NeurIK checkpoint file not found (a checkpoint is <name>.safetensors + "
-                                    "<name>.json)")
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(meta_path, f"not valid JSON: {exc}") from None
-    if meta.get("format") != FORMAT:
-        raise InputFileError(meta_path, f"not a NeurIK checkpoint (format {meta.get('format')!r}, expected {FORMAT})")
-    try:
-        tensors = load_file(str(weights))
-    except Exception as exc:  # noqa: BLE001  (safetensors raises its own error types)
-        raise InputFileError(weights, f"cannot read the weights: {exc}") from None
-    optim = stem.with_name(stem.name + ".optim.safetensors")
-    config = NeurIKConfig.from_dict(meta["config"], source=str(meta_path))
-    return LoadedCheckpoint(path=weights, meta=meta, config=config, tensors=tensors,
-                            optimizer=load_file(str(optim)) if optim.is_file() else None)
+    weights, meta, tensors, optimizer = read_checkpoint_files(path, FORMAT, "NeurIK")
+    config = NeurIKConfig.from_dict(meta["config"], source=str(weights.with_suffix(".json")))
+    return LoadedCheckpoint(path=weights, meta=meta, config=config, tensors=tensors, optimizer=optimizer)
 
 
 def check_identity(ckpt: LoadedCheckpoint, expected: Mapping[str, Any], what: str = "this run") -> None:

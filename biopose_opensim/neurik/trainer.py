@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +27,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
-from ..errors import ConfigError, OutputExistsError
-from ..training import add_file_log, init_distributed, load_optimizer_state, optimizer_state
+from ..training import add_file_log, load_optimizer_state, optimizer_state, start_run
 from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
@@ -118,21 +116,8 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     ``data``); ``stop_after`` stops after that many epochs of this call (the run stays resumable).
     """
     t_start = time.perf_counter()
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if config.train.batch_size % world:
-        raise ConfigError(f"train.batch_size ({config.train.batch_size}) must be a multiple of the number of "
-                          f"processes ({world})")
-    rank, world = init_distributed()
     out = Path(out)
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError("--device cuda: no CUDA device is available")
-        dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-        torch.cuda.set_device(dev)
-    if (out / "last.json").exists() and resume is None and not overwrite:
-        raise OutputExistsError(f"{out} already holds a training run; use --resume {out / 'last.json'} or "
-                                "--overwrite")
+    rank, world, dev = start_run(config.train.batch_size, out, device, resume, overwrite)
     torch.manual_seed(seed)
     ckpt = read_checkpoint(resume) if resume is not None else None
     if ckpt is not None and ckpt.config.to_dict() != config.to_dict():

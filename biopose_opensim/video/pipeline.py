@@ -31,7 +31,7 @@ from ..errors import ConfigError, InputFileError, OutputExistsError
 from ..io import MarkerData, write_trc
 from ..labeling.outputs import move_into_place, staging_dir
 from .frames import Frames, open_frames
-from .frontends import FRONTENDS, BodySequence, run_fit, run_mqhmr
+from .frontends import FRONTENDS, run_fit, run_mqhmr
 from .tracks import KeypointTrack
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class VideoResult:
 def intrinsics(size: tuple[int, int], focal_px: float | None = None) -> np.ndarray:
     """``(3, 3)`` intrinsics: principal point at the frame centre, focal ``focal_px`` (default: larger side)."""
     W, H = size
-    f = float(focal_px) if focal_px else float(max(W, H))
+    f = float(focal_px) if focal_px is not None else float(max(W, H))
     if f <= 0:
         raise ConfigError(f"--focal-px must be positive, got {focal_px}")
     return np.array([[f, 0.0, W / 2.0], [0.0, f, H / 2.0], [0.0, 0.0, 1.0]])
@@ -113,6 +113,10 @@ def predict_video(source: str | Path, out: str | Path, keypoints: str | Path | N
 
     if frontend not in FRONTENDS:
         raise ConfigError(f"--frontend must be one of {', '.join(FRONTENDS)}, got {frontend!r}")
+    if fps is not None and not fps > 0:
+        raise ConfigError(f"--fps must be positive, got {fps}")
+    if height_m is not None and not 0.5 < height_m < 2.6:
+        raise ConfigError(f"--height is the subject's height in metres (0.5 to 2.6), got {height_m}")
     out = Path(out)
     check_output_dir(out)
     if (out / "video.json").exists() and not overwrite:
@@ -143,8 +147,14 @@ def predict_video(source: str | Path, out: str | Path, keypoints: str | Path | N
 
             if height_m is not None:
                 log.warning("--height is used by the fit front end only; MQ-HMR's body shape sets the scale")
-            seq = run_mqhmr(frames, track, K, mqhmr_checkpoint or default_checkpoint(), refine_iterations,
-                            device=device, progress=progress)
+            ckpt = mqhmr_checkpoint or default_checkpoint()
+            if refine_iterations is None:
+                from ..hmr.checkpoint import read_checkpoint
+
+                refine_iterations = read_checkpoint(ckpt).config.refine.iterations
+            if track is None:
+                refine_iterations = 0
+            seq = run_mqhmr(frames, track, K, ckpt, refine_iterations, device=device, progress=progress)
         seconds.update({f"frontend_{k}": v for k, v in seq.stages.items()})
         gaps = [] if track is None else [list(g) for g in track.gaps()]
         t0 = time.perf_counter()
@@ -181,7 +191,7 @@ def predict_video(source: str | Path, out: str | Path, keypoints: str | Path | N
             "focal_px": float(K[0, 0]), "frontend": frontend,
             "keypoints": str(keypoints) if keypoints else (detector or None),
             "keypoint_layout": track.layout if track is not None else None,
-            "height_m": height_m, "gaps": gaps, "trials": [[a, b] for a, b in runs],
+            "height_m": height_m if frontend == "fit" else None, "gaps": gaps, "trials": [[a, b] for a, b in runs],
             "refine_iterations": refine_iterations if frontend == "mqhmr" else None,
             "reprojection_px_median": float(np.nanmedian(seq.reprojection_px))
             if np.isfinite(seq.reprojection_px).any() else None,
@@ -217,7 +227,7 @@ def _write_report(path: Path, clip: str, s: dict, prediction, stills: list[str])
                                   else "the body model's estimated shape (no --height given): absolute size and "
                                        "distance are uncertain from one camera"),
              f"- frames without a person: {s['gaps'] or 'none'}; trials: {s['trials']}",
-             f"- median 2D reprojection of the body's joints: "
+             "- median 2D reprojection of the body's joints: "
              + (f"{s['reprojection_px_median']:.1f} px" if s["reprojection_px_median"] is not None else "n/a"),
              "", "## Seconds per stage", "", "| stage | s | s/frame |", "|---|---|---|"]
     for k, v in s["seconds"].items():
