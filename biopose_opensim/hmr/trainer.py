@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainResult:
-    """Outcome of a training run: output folder, checkpoints, epochs run, best validation MPJPE (mm), seconds and
-    the per-epoch history."""
+    """Outcome of a training run: output folder, checkpoints, epochs run, best validation MPJPE (mm), seconds, the
+    per-epoch history and the network's final parameters (``state``, CPU tensors, this process's copy)."""
 
     out: Path
     best: Path
@@ -50,6 +50,7 @@ class TrainResult:
     best_val_mpjpe_mm: float
     seconds: float
     history: tuple[dict, ...] = field(default_factory=tuple)
+    state: dict = field(default_factory=dict, repr=False)
 
 
 def layout_of(config: MQHMRConfig) -> str:
@@ -102,6 +103,12 @@ def batch_target(batch: dict, config: MQHMRConfig, device) -> HMRTarget:
                      rotations=rot.to(device), shape=shape.to(device), has_params=has.to(device) > 0)
 
 
+def _without_epochs(config: MQHMRConfig) -> dict:
+    d = config.to_dict()
+    d["train"].pop("epochs")
+    return d
+
+
 def _set_epoch(dataset, epoch: int) -> None:
     for part in getattr(dataset, "datasets", [dataset]):
         if hasattr(part, "set_epoch"):
@@ -125,9 +132,9 @@ def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path
     rank, world, dev = start_run(config.train.batch_size, out, device, resume, overwrite)
     torch.manual_seed(seed)
     ckpt = read_checkpoint(resume) if resume is not None else None
-    if ckpt is not None and ckpt.config.to_dict() != config.to_dict():
+    if ckpt is not None and _without_epochs(ckpt.config) != _without_epochs(config):
         raise ConfigError(f"{ckpt.path}: the checkpoint was trained with another configuration "
-                          f"({ckpt.config.name}); resume with the same --config")
+                          f"({ckpt.config.name}); resume with the same --config (only --epochs may change)")
     train, val, sources = open_training_data(config, data, npz, seed)
     if ckpt is not None and ckpt.meta.get("data") != sources:
         raise ConfigError(f"{ckpt.path}: the checkpoint was trained on other data; resume with the same --data")
@@ -241,7 +248,8 @@ def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path
 
         dist.barrier()
     return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
-                       best_val_mpjpe_mm=best, seconds=time.perf_counter() - t_start, history=tuple(history))
+                       best_val_mpjpe_mm=best, seconds=time.perf_counter() - t_start, history=tuple(history),
+                       state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
 
 
 def write_curves(history: Sequence[dict], path: Path) -> None:

@@ -2,6 +2,7 @@
 refuses like NeurIK's trainer; checkpoints load back to the same predictions."""
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -61,3 +62,47 @@ def test_train_cli_bad_input(hmr_images, tmp_path, caplog):
     assert train_main(["mqhmr", "--data", str(tmp_path), "--config", "tiny", "--out", str(out)]) != 0
     assert "manifest.json" in caplog.text
     assert not out.exists()
+
+
+def test_ddp_two_processes_equal_one(hmr_images, tmp_path):
+    """torchrun-style 2-process gloo DDP on the 16 training crops (tiny, batch 8, one epoch: 2 steps): parameters
+    identical across ranks, and the same update as one process on the same global batches:
+    |delta_ddp - delta_single| <= 1e-3 |delta_single| (float reduction order differs, Adam amplifies it in
+    near-zero gradients)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from biopose_opensim.hmr.config import CONFIGS
+    from biopose_opensim.hmr.trainer import train_mqhmr
+
+    tiny = CONFIGS["tiny"]
+    cfg = tiny.replace(train=dataclasses.replace(tiny.train, epochs=1))
+    single = train_mqhmr(cfg, [hmr_images], tmp_path / "single", progress=False)
+    init = train_mqhmr(tiny.replace(train=dataclasses.replace(tiny.train, epochs=0)), [hmr_images],
+                       tmp_path / "init", progress=False)
+    cfg_path = tmp_path / "tiny1.toml"
+    cfg_path.write_text(cfg.to_toml())
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    script = Path(__file__).with_name("ddp_worker.py")
+    procs = []
+    for rank in range(2):
+        env = dict(os.environ, WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                   MASTER_PORT=str(port), OMP_NUM_THREADS="1", BIOPOSE_DDP_BACKEND="gloo")
+        procs.append(subprocess.Popen([sys.executable, str(script), str(cfg_path), str(hmr_images),
+                                       str(tmp_path / "ddp"), str(tmp_path / f"rank{rank}.pt")], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for p in procs:
+        out, _ = p.communicate(timeout=600)
+        assert p.returncode == 0, out
+    s0, s1 = (torch.load(tmp_path / f"rank{r}.pt") for r in range(2))
+    for k in single.state:
+        assert torch.equal(s0[k], s1[k]), k
+    flat = lambda st: torch.cat([st[k].flatten().float() for k in sorted(st)])  # noqa: E731
+    d_single, d_ddp = flat(single.state) - flat(init.state), flat(s0) - flat(init.state)
+    assert d_single.norm() > 1e-3
+    assert (d_ddp - d_single).norm() <= 1e-3 * d_single.norm()
