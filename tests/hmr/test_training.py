@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 
-import pytest
 import torch
 
 from biopose_opensim.hmr.checkpoint import load_mqhmr
