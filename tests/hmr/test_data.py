@@ -12,7 +12,6 @@ import pytest
 import torch
 from PIL import Image
 
-from biopose_opensim import keypoints as kp
 from biopose_opensim.bodymodels.base import SMPLH_JOINT_NAMES
 from biopose_opensim.errors import InputFileError
 from biopose_opensim.hmr.crop import (
