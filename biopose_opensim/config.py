@@ -111,3 +111,33 @@ def toml_value(value: Any) -> str:
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+class TomlConfig:
+    """Mixin for a frozen dataclass configuration: ``replace``, plain-value ``to_dict`` / ``from_dict`` and
+    commented TOML (``TOML_HEADER`` lines, top-level values, then one table per nested dataclass)."""
+
+    TOML_HEADER: tuple[str, ...] = ()
+
+    def replace(self, **changes: Any):
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "config"):
+        """Build from nested plain values (as in TOML / JSON); unknown keys and wrong types name the key."""
+        return build_dataclass(cls, data, source)
+
+    def to_toml(self) -> str:
+        """Commented TOML that the configuration's loader reads back (a ``None`` value is left commented out)."""
+        d = self.to_dict()
+        lines = [f"# {line}" for line in self.TOML_HEADER] + [""]
+        for key, value in d.items():
+            if not isinstance(value, dict):
+                lines.append(f"{key} = {toml_value(value)}" if value is not None else f"# {key} = ")
+        for section, values in d.items():
+            if isinstance(values, dict):
+                lines += ["", f"[{section}]"] + [f"{k} = {toml_value(v)}" for k, v in values.items()]
+        return "\n".join(lines) + "\n"

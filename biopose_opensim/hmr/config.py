@@ -9,12 +9,10 @@ decoder's width, heads and sampling points are not given by the paper; ours foll
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..config import build_dataclass, plain, read_toml, toml_value
+from ..config import TomlConfig, read_toml
 from ..errors import ConfigError
 
 BODY_MODELS = ("anny", "smpl")
@@ -153,7 +151,7 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class MQHMRConfig:
+class MQHMRConfig(TomlConfig):
     """A complete MQ-HMR configuration.
 
     Attributes:
@@ -163,6 +161,9 @@ class MQHMRConfig:
         crop: side of the square person crop, pixels.
         focal: focal length of the weak-perspective camera, pixels (5000; rotation identity, translation only).
     """
+
+    TOML_HEADER = ("MQ-HMR configuration (biopose_opensim). Pixels, metres, degrees where named _deg.",
+                   "Train with: python -m biopose_opensim.train mqhmr --config THIS.toml --data DIR --out DIR")
 
     name: str = "custom"
     body_model: str = "anny"
@@ -180,29 +181,6 @@ class MQHMRConfig:
             raise ConfigError(f"body_model must be one of {', '.join(BODY_MODELS)}, got {self.body_model!r}")
         if self.backbone.img_size[0] != self.crop or self.backbone.img_size[1] > self.crop:
             raise ConfigError(f"backbone.img_size {self.backbone.img_size} must be ({self.crop}, W <= {self.crop})")
-
-    def replace(self, **changes: Any) -> "MQHMRConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return plain(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "MQHMRConfig":
-        return build_dataclass(cls, data, source)
-
-    def to_toml(self) -> str:
-        """Commented TOML that :func:`load_config` reads back."""
-        lines = ["# MQ-HMR configuration (biopose_opensim). Pixels, metres, degrees where named _deg.",
-                 "# Train with: python -m biopose_opensim.train mqhmr --config THIS.toml --data DIR --out DIR", ""]
-        d = self.to_dict()
-        for key, value in d.items():
-            if not isinstance(value, dict):
-                lines.append(f"{key} = {toml_value(value)}")
-        for section, values in d.items():
-            if isinstance(values, dict):
-                lines += ["", f"[{section}]"] + [f"{k} = {toml_value(v)}" for k, v in values.items()]
-        return "\n".join(lines) + "\n"
 
 
 #: Named configurations. ``paper``: ViT-H/16 and the paper's weights and schedule (GPU). ``small``: a narrow ViT

@@ -7,12 +7,10 @@ values of the wrong type are refused, naming the key).
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from ..config import build_dataclass as _build, plain as _plain, read_toml, toml_value as _toml_value
+from ..config import TomlConfig, read_toml
 from ..errors import ConfigError
 from ..paths import DEFAULT_MODEL_NAME, MARKER_SETS_DIR, OSIM_MODELS_DIR
 
@@ -127,7 +125,7 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class NeurIKConfig:
+class NeurIKConfig(TomlConfig):
     """A complete NeurIK configuration.
 
     Attributes:
@@ -140,6 +138,9 @@ class NeurIKConfig:
         front_markers, back_markers: markers whose centroids give the heading (back -> front, horizontal).
         model, loss, augment, train: see their classes.
     """
+
+    TOML_HEADER = ("NeurIK configuration (biopose_opensim). Units: metres, radians, millimetres where named _mm.",
+                   "Train with: python -m biopose_opensim.train neurik --config THIS.toml --data DIR --out DIR")
 
     name: str = "custom"
     osim_model: str = DEFAULT_MODEL_NAME
@@ -159,30 +160,6 @@ class NeurIKConfig:
     def marker_set_path(self) -> Path | None:
         """The OpenSim MarkerSet XML, or ``None`` for the model's own markers."""
         return None if not self.marker_set else _asset(self.marker_set, MARKER_SETS_DIR)
-
-    def replace(self, **changes: Any) -> "NeurIKConfig":
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _plain(dataclasses.asdict(self))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "NeurIKConfig":
-        """Build from nested plain values (as in TOML / JSON); unknown keys and wrong types name the key."""
-        return _build(cls, data, source, "")
-
-    def to_toml(self) -> str:
-        """Commented TOML that :func:`load_config` reads back."""
-        lines = ["# NeurIK configuration (biopose_opensim). Units: metres, radians, millimetres where named _mm.",
-                 "# Train with: python -m biopose_opensim.train neurik --config THIS.toml --data DIR --out DIR", ""]
-        top = {k: v for k, v in self.to_dict().items() if not isinstance(v, dict)}
-        for key, value in top.items():
-            lines.append(f"{key} = {_toml_value(value)}" if value is not None else f"# {key} = ")
-        for section in ("model", "loss", "augment", "train"):
-            lines += ["", f"[{section}]"]
-            for key, value in self.to_dict()[section].items():
-                lines.append(f"{key} = {_toml_value(value)}")
-        return "\n".join(lines) + "\n"
 
 
 def _asset(name: str, folder: Path) -> Path:
