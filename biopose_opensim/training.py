@@ -123,3 +123,22 @@ def read_checkpoint_files(path: str | Path, fmt: str, what: str):
         raise InputFileError(weights, f"cannot read the weights: {exc}") from None
     optim = stem.with_name(stem.name + ".optim.safetensors")
     return weights, meta, tensors, (load_file(str(optim)) if optim.is_file() else None)
+
+
+def write_checkpoint_files(path: str | Path, tensors, meta, fmt: str, optimizer_state=None) -> Path:
+    """Write ``<stem>.safetensors`` (``tensors``) + ``<stem>.json`` (``{"format": fmt, **meta}``) and, when given,
+    ``<stem>.optim.safetensors``, each atomically; returns the weights' path."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from .atomic import atomic_path, atomic_write_text
+
+    stem = stem_of(path)
+    with atomic_path(stem.with_suffix(".safetensors")) as tmp:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
+    if optimizer_state is not None:
+        with atomic_path(stem.with_name(stem.name + ".optim.safetensors")) as tmp:
+            save_file({k: v.detach().cpu().contiguous() for k, v in optimizer_state.items()}, str(tmp))
+    atomic_write_text(stem.with_suffix(".json"), json.dumps({"format": fmt, **meta}, indent=1))
+    return stem.with_suffix(".safetensors")

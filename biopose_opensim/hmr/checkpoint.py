@@ -3,17 +3,14 @@ data are never stored) beside ``<stem>.json`` (format tag, configuration, body m
 epoch, history and metrics); a training checkpoint also has ``<stem>.optim.safetensors`` for ``--resume``."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import save_file
 
-from ..atomic import atomic_path, atomic_write_text
 from ..errors import InputFileError
-from ..training import read_checkpoint_files, stem_of
+from ..training import read_checkpoint_files, write_checkpoint_files
 from .config import MQHMRConfig
 
 FORMAT = "biopose_opensim.mqhmr/1"
@@ -22,14 +19,7 @@ FORMAT = "biopose_opensim.mqhmr/1"
 def save_checkpoint(path: str | Path, net: torch.nn.Module, meta: Mapping[str, Any],
                     optimizer_state: Mapping[str, torch.Tensor] | None = None) -> Path:
     """Write ``<stem>.safetensors`` + ``<stem>.json`` (and the optimiser state) atomically."""
-    stem = stem_of(path)
-    with atomic_path(stem.with_suffix(".safetensors")) as tmp:
-        save_file({k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}, str(tmp))
-    if optimizer_state is not None:
-        with atomic_path(stem.with_name(stem.name + ".optim.safetensors")) as tmp:
-            save_file({k: v.detach().cpu().contiguous() for k, v in optimizer_state.items()}, str(tmp))
-    atomic_write_text(stem.with_suffix(".json"), json.dumps({"format": FORMAT, **meta}, indent=1))
-    return stem.with_suffix(".safetensors")
+    return write_checkpoint_files(path, net.state_dict(), meta, FORMAT, optimizer_state)
 
 
 @dataclass(frozen=True)

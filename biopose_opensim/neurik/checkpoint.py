@@ -9,18 +9,15 @@ has ``<stem>.optim.safetensors`` (optimiser state) for ``--resume``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-from safetensors.torch import save_file
 
-from ..atomic import atomic_path, atomic_write_text
 from ..errors import BioposeError
-from ..training import read_checkpoint_files, stem_of
+from ..training import read_checkpoint_files, write_checkpoint_files
 from .config import NeurIKConfig
 
 log = logging.getLogger(__name__)
@@ -56,16 +53,9 @@ def identity(config: NeurIKConfig, marker_names, coordinate_names, body_names) -
 def save_checkpoint(path: str | Path, net: torch.nn.Module, out_map: torch.nn.Module, meta: Mapping[str, Any],
                     optimizer_state: Mapping[str, torch.Tensor] | None = None) -> Path:
     """Write ``<stem>.safetensors`` + ``<stem>.json`` (and ``<stem>.optim.safetensors``) atomically."""
-    stem = stem_of(path)
-    tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    tensors.update({f"out.{k}": v.detach().cpu().contiguous() for k, v in out_map.state_dict().items()})
-    with atomic_path(stem.with_suffix(".safetensors")) as tmp:
-        save_file(tensors, str(tmp))
-    if optimizer_state is not None:
-        with atomic_path(stem.with_name(stem.name + ".optim.safetensors")) as tmp:
-            save_file({k: v.detach().cpu().contiguous() for k, v in optimizer_state.items()}, str(tmp))
-    atomic_write_text(stem.with_suffix(".json"), json.dumps({"format": FORMAT, **meta}, indent=1))
-    return stem.with_suffix(".safetensors")
+    tensors = {f"net.{k}": v for k, v in net.state_dict().items()}
+    tensors.update({f"out.{k}": v for k, v in out_map.state_dict().items()})
+    return write_checkpoint_files(path, tensors, meta, FORMAT, optimizer_state)
 
 
 @dataclass(frozen=True)
