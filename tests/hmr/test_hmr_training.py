@@ -87,7 +87,7 @@ def test_ddp_two_processes_equal_one(hmr_images, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    script = Path(__file__).with_name("ddp_worker.py")
+    script = Path(__file__).with_name("hmr_ddp_worker.py")
     procs = []
     for rank in range(2):
         env = dict(os.environ, WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
