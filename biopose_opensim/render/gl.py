@@ -125,15 +125,30 @@ class MeshRenderer:
         return rgba[..., :3], rgba[..., 3]
 
 
-_RENDERERS: dict[tuple[int, int], MeshRenderer] = {}
+_RENDERERS: dict[tuple[int, int, int], MeshRenderer] = {}
+#: Renderers whose EGL context stopped working: kept referenced, because deleting one terminates the process's
+#: EGL display (pyrender calls eglTerminate), which would break every other renderer.
+_RETIRED: list[MeshRenderer] = []
 
 
 def get_renderer(width: int, height: int) -> MeshRenderer:
-    """The process's :class:`MeshRenderer` for this size (created on first use)."""
-    key = (int(width), int(height))
-    if key not in _RENDERERS:
-        _RENDERERS[key] = MeshRenderer(*key)
-    return _RENDERERS[key]
+    """The process's :class:`MeshRenderer` for this size (created on first use).
+
+    Renderers are per process: a worker forked from a process that rendered makes its own instead of using the
+    parent's EGL context; one whose context can no longer be made current is replaced.
+    """
+    key = (os.getpid(), int(width), int(height))
+    renderer = _RENDERERS.get(key)
+    if renderer is not None:
+        try:
+            renderer._renderer._platform.make_current()
+        except Exception as exc:  # noqa: BLE001 - any EGL failure: start a fresh context
+            log.debug("EGL context of the %dx%d renderer lost (%s); creating a new one", width, height, exc)
+            _RETIRED.append(_RENDERERS.pop(key))
+            renderer = None
+    if renderer is None:
+        renderer = _RENDERERS[key] = MeshRenderer(int(width), int(height))
+    return renderer
 
 
 def composite(rgb: np.ndarray, alpha: np.ndarray, background: np.ndarray) -> np.ndarray:
