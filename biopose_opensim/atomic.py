@@ -101,3 +101,18 @@ def atomic_write_bytes(target: str | Path, data: bytes) -> None:
     """Write ``data`` to ``target`` atomically."""
     with atomic_open(target, "wb") as fh:
         fh.write(data)
+
+
+def replace_dir(stage: str | Path, out: str | Path) -> None:
+    """Move the finished folder ``stage`` to ``out`` (same file system), replacing an existing ``out``: the old one
+    is moved aside first and removed only once the new one is in place."""
+    import shutil
+
+    stage, out = Path(stage), Path(out)
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(stage, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(stage, out)

@@ -23,7 +23,6 @@ import argparse
 import functools
 import json
 import logging
-import os
 import shlex
 import shutil
 import sys
@@ -36,7 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from biopose_opensim.atomic import atomic_path, atomic_write_text  # noqa: E402
+from biopose_opensim.atomic import atomic_path, atomic_write_text, replace_dir  # noqa: E402
 from biopose_opensim.cli import add_verbosity_arguments, run_cli, setup_logging  # noqa: E402
 from biopose_opensim.errors import ConfigError, InputFileError, OutputExistsError  # noqa: E402
 
@@ -221,16 +220,6 @@ def _check_out(out: Path, data: Path) -> None:
                                     "nothing was changed. Choose an empty or a previous sample folder")
 
 
-def _swap_in(stage: Path, out: Path) -> None:
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(stage, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, out)
-
-
 def make_sample(args: argparse.Namespace, command: str) -> Path:
     """Build the sample clip described by ``args`` into ``args.out``; return ``args.out``."""
     from biopose_opensim.bodymodels.anny import PHENOTYPES
@@ -350,7 +339,7 @@ def make_sample(args: argparse.Namespace, command: str) -> Path:
         atomic_write_text(stage / "subject.json", json.dumps(subj, indent=1))
         atomic_write_text(stage / "README.md", readme(command, subject, trial.name, idx, cam, args, info,
                                                       source, stage))
-        _swap_in(stage, args.out)
+        replace_dir(stage, args.out)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)

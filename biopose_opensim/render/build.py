@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..atomic import atomic_path, atomic_write_text, check_output_dir
+from ..atomic import atomic_path, atomic_write_text, check_output_dir, replace_dir
 from ..bodymodels.base import SMPLH_JOINT_NAMES
 from ..distributed import Task, run_tasks
 from ..errors import BioposeError, ConfigError, OutputExistsError
@@ -84,17 +83,6 @@ def _write_shards(stage: Path, split: str, parts: list[dict], per_shard: int, na
     return shards
 
 
-def _swap_in(stage: Path, out: Path) -> None:
-    """Move the finished ``stage`` folder to ``out`` (replacing an existing ``out``)."""
-    if out.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-        os.replace(out, old / out.name)
-        os.replace(stage, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(stage, out)
-
-
 def render_dataset(config: RenderConfig, progress: bool = True, argv: list[str] | None = None) -> RenderResult:
     """Render the subjects of ``config.data`` in ``config.splits`` (see ``docs/renders.md``).
 
@@ -123,7 +111,7 @@ def render_dataset(config: RenderConfig, progress: bool = True, argv: list[str] 
             raise RenderError(f"{len(failed)} subject(s) failed to render, nothing was written: {'; '.join(failed)}")
         done: list[tuple[SubjectRenderJob, SubjectImages]] = list(zip(jobs, (o.value for o in res.outcomes)))
         result = _assemble(config, source, stage, done, argv, start)
-        _swap_in(stage, config.out)
+        replace_dir(stage, config.out)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
