@@ -142,3 +142,9 @@ def write_checkpoint_files(path: str | Path, tensors, meta, fmt: str, optimizer_
             save_file({k: v.detach().cpu().contiguous() for k, v in optimizer_state.items()}, str(tmp))
     atomic_write_text(stem.with_suffix(".json"), json.dumps({"format": fmt, **meta}, indent=1))
     return stem.with_suffix(".safetensors")
+
+
+def exponential_schedule(opt: torch.optim.Optimizer, lr: float, lr_final: float, total_steps: int):
+    """ExponentialLR taking ``opt``'s learning rate from ``lr`` to ``lr_final`` over ``total_steps`` steps (the
+    schedule :func:`load_optimizer_state` restores)."""
+    return torch.optim.lr_scheduler.ExponentialLR(opt, (lr_final / lr) ** (1.0 / max(1, total_steps)))

@@ -27,7 +27,7 @@ from .. import __version__
 from ..atomic import atomic_write_text
 from ..errors import ConfigError, InputFileError
 from ..plots import pyplot, save_figure
-from ..training import add_file_log, load_optimizer_state, optimizer_state, start_run
+from ..training import add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, start_run
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import MQHMRConfig
 from .data import Augmentation, HMRNpzDataset, RenderDataset
@@ -157,8 +157,7 @@ def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path
                           "give more data or a smaller batch in a TOML configuration")
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     steps_per_epoch = max(1, len(train) // tc.batch_size)
-    gamma = (tc.lr_final / tc.lr) ** (1.0 / max(1, steps_per_epoch * tc.epochs))
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
     history: list[dict] = []
     best, start_epoch = float("inf"), 0
     if ckpt is not None:

@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
-from ..training import add_file_log, load_optimizer_state, optimizer_state, start_run
+from ..training import add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, start_run
 from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
@@ -157,9 +157,7 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     anchors = train.anchors(tc.window_stride)
     per_epoch = len(anchors) if tc.windows_per_epoch <= 0 else min(len(anchors), tc.windows_per_epoch)
     steps_per_epoch = max(1, per_epoch // tc.batch_size)
-    total = steps_per_epoch * tc.epochs
-    gamma = (tc.lr_final / tc.lr) ** (1.0 / max(1, total))
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
+    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
     history: list[dict] = []
     best, start_epoch = float("inf"), 0
     if ckpt is not None:
