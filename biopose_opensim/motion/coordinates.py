@@ -13,7 +13,7 @@ recomputed or ignored follows the rules that motion templates follow too: the ta
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -93,14 +93,17 @@ def model_coordinates(model) -> ModelCoordinates:
 
 @dataclass(frozen=True, eq=False)
 class CoordinateMotion:
-    """Coordinate trajectories of one model.
+    """Coordinate trajectories of one model: the one motion type from activities to body models to files.
 
     Attributes:
         times: ``(T,)`` seconds.
         q: ``(T, N)`` radians (rotational) / metres (translational), columns in ``coordinate_names`` order.
         coordinate_names: ``N`` model coordinate names.
-        rotational: ``(N,)`` bool.
-        name: trial name.
+        rotational: ``(N,)`` bool, columns written in degrees in a ``.mot``.
+        name: trial name (activity name or motion-file stem, plus an index).
+        activity: the activity or template a generated motion came from (``walk``, ``squat``, ``normal`` …);
+            ``None`` for a motion read from a file or a static pose.
+        params: the per-subject parameters a generated motion was drawn with (JSON-friendly); empty otherwise.
     """
 
     times: np.ndarray
@@ -108,10 +111,17 @@ class CoordinateMotion:
     coordinate_names: tuple[str, ...]
     rotational: np.ndarray
     name: str = "motion"
+    activity: str | None = None
+    params: Mapping[str, float | str] = field(default_factory=dict)
 
     @property
     def n_frames(self) -> int:
         return int(self.q.shape[0])
+
+    @property
+    def fps(self) -> float:
+        """Frames per second (0 for a single frame), from the first and last of ``times``."""
+        return float((self.n_frames - 1) / (self.times[-1] - self.times[0])) if self.n_frames > 1 else 0.0
 
     def column(self, name: str) -> np.ndarray:
         """``(T,)`` values of coordinate ``name``."""
@@ -122,7 +132,14 @@ class CoordinateMotion:
 
     def frames(self, index) -> "CoordinateMotion":
         """The rows ``index`` (a slice or index array) of this motion."""
-        return CoordinateMotion(self.times[index], self.q[index], self.coordinate_names, self.rotational, self.name)
+        return replace(self, times=self.times[index], q=self.q[index])
+
+    def write(self, path: str | Path) -> Path:
+        """Write the motion as an OpenSim ``.mot`` (degrees for rotational coordinates, ``inDegrees=yes``)."""
+        from ..io import write_coordinates_mot
+
+        write_coordinates_mot(path, self.times, self.q, list(self.coordinate_names), self.rotational)
+        return Path(path)
 
 
 def motion_from_columns(
