@@ -1,18 +1,22 @@
 """Motions in OpenSim coordinate space: parametric activities and real kinematics templates.
 
 ``generate_activity("walk", space, params)`` and ``template_motion(load_template(path, space), space, params)``
-both return a :class:`Motion` whose ``q`` (T, C) lies within the model's coordinate ranges, grounded on
-the floor, with per-subject variation from :func:`sample_params`.
+both return a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion` whose ``q`` (T, C) lies within the
+model's coordinate ranges, grounded on the floor, with per-subject variation from :func:`sample_params`.
 """
+from ..motion.coordinates import CoordinateMotion
 from .coordinates import CoordinateSpace, CoupledCoordinate
-from .motion import Motion
 from .params import DEFAULT_DURATION, ActivityParams, sample_params
 from .registry import ACTIVITIES, check_activity, generate_activity
 from .templates import GAIT2392_TO_MODEL, Template, TemplateMapping, load_template, template_motion
 
+#: The motion type activities return, under its former public name here.
+Motion = CoordinateMotion
+
 __all__ = [
     "ACTIVITIES",
     "ActivityParams",
+    "CoordinateMotion",
     "CoordinateSpace",
     "CoupledCoordinate",
     "DEFAULT_DURATION",

@@ -12,7 +12,7 @@ import numpy as np
 
 from .coordinates import CoordinateSpace
 from .draft import Draft
-from .motion import CurveBuilder, keyframe_curve
+from .curves import CurveBuilder, keyframe_curve
 from .params import ActivityParams
 
 G = 9.81

@@ -13,7 +13,7 @@ import numpy as np
 
 from .coordinates import CoordinateSpace
 from .draft import Draft
-from .motion import CurveBuilder, periodic_curve
+from .curves import CurveBuilder, periodic_curve
 from .params import ActivityParams
 
 WALK_KEYS = {

@@ -8,12 +8,13 @@ from typing import Callable
 import numpy as np
 
 from ..errors import ConfigError
+from ..motion.coordinates import CoordinateMotion
 from .coordinates import CoordinateSpace
 from .draft import Draft
 from .exercises import drop_jump, lunge, sit_to_stand, squat
 from .gait import run, walk
 from .grounding import ground
-from .motion import Motion, frame_times, smooth_noise
+from .curves import frame_times, smooth_noise
 from .params import ActivityParams
 from .upper import arm_raise, reach
 
@@ -91,11 +92,11 @@ def generate_activity(
     params: ActivityParams,
     fps: float = 60.0,
     trial_name: str | None = None,
-) -> Motion:
+) -> CoordinateMotion:
     """Generate activity ``name`` for one subject's ``params`` at ``fps`` Hz, grounded, within ranges.
 
     Returns:
-        a :class:`Motion` with ``q`` (T, C) radians / metres for every coordinate of ``space``.
+        a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion` with ``q`` (T, C) radians / metres for every coordinate of ``space``.
 
     Raises:
         ConfigError: unknown activity name (the valid names are listed) or a non-positive ``fps``.
@@ -106,5 +107,5 @@ def generate_activity(
     t = frame_times(params.duration, fps)
     draft = ACTIVITIES[name].generator(space, params, t)
     q = finalize(space, draft, params, t)
-    return Motion(name=trial_name or name, activity=name, times=t, q=q, coordinate_names=space.names,
-                  rotational=space.rotational, params=params.to_dict())
+    return CoordinateMotion(times=t, q=q, coordinate_names=space.names, rotational=space.rotational,
+                            name=trial_name or name, activity=name, params=params.to_dict())

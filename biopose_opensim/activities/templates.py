@@ -23,10 +23,11 @@ import numpy as np
 
 from ..errors import CoordinateMismatchError, InputFileError
 from ..io import read_mot
+from ..motion.coordinates import CoordinateMotion
 from ..osim.coordinate_maps import GAIT2392_TO_RAJAGOPAL, guess_convention, map_motion_columns
 from .coordinates import CoordinateSpace
 from .draft import Draft
-from .motion import Motion, frame_times
+from .curves import frame_times
 from .params import ActivityParams
 from .registry import finalize
 
@@ -156,7 +157,7 @@ def _resample(tpl: Template, t_out: np.ndarray, time_scale: float) -> np.ndarray
 def template_motion(
     tpl: Template, space: CoordinateSpace, params: ActivityParams, fps: float = 60.0,
     trial_name: str | None = None,
-) -> Motion:
+) -> CoordinateMotion:
     """A subject's version of a template: tempo, amplitude, asymmetry, arm swing and trunk style varied.
 
     Timing is scaled by ``params.cadence / 110``; excursions about each coordinate's mean by
@@ -198,5 +199,6 @@ def template_motion(
         j = space.index("pelvis_tz")
         q[:, j] -= q[:, j].mean()
     q = finalize(space, Draft(q=q), params, t)
-    return Motion(name=trial_name or tpl.name, activity=tpl.name, times=t, q=q, coordinate_names=space.names,
-                  rotational=space.rotational, params={**params.to_dict(), "template": str(tpl.mapping.source)})
+    return CoordinateMotion(times=t, q=q, coordinate_names=space.names, rotational=space.rotational,
+                            name=trial_name or tpl.name, activity=tpl.name,
+                            params={**params.to_dict(), "template": str(tpl.mapping.source)})

@@ -11,7 +11,7 @@ import numpy as np
 from .coordinates import CoordinateSpace
 from .draft import Draft
 from .exercises import _flat_ankle, _whole_trial, repetitions
-from .motion import CurveBuilder, keyframe_curve
+from .curves import CurveBuilder, keyframe_curve
 from .params import ActivityParams
 
 _GO = [(0.0, 0.0), (0.1, 0.0), (0.45, 1.0), (0.6, 1.0), (0.92, 0.0), (1.0, 0.0)]

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..markers.sets import VirtualMarkerSet, load_marker_set
+from ..motion.coordinates import CoordinateMotion
 from .subjects import SubjectShape
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,13 @@ class AnnySubjectBody:
         return BodyMeasures(height=float(np.ptp(v[:, 2])),
                             mass=BODY_DENSITY * mesh_volume(v, self.body.faces.numpy()))
 
-    def markers(self, times: np.ndarray, q: np.ndarray, coordinate_names, rotational) -> np.ndarray:
-        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for coordinates ``q`` (T, C) of the model.
+    def markers(self, motion: CoordinateMotion) -> np.ndarray:
+        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for a coordinate ``motion`` of the model.
 
         Ground projections use the lowest vertex of the whole trial, as a floor would.
         """
-        from ..motion.coordinates import CoordinateMotion
         from ..motion.trials import virtual_marker_trajectories
 
-        motion = CoordinateMotion(np.asarray(times, float), np.asarray(q, float), tuple(coordinate_names),
-                                  np.asarray(rotational, bool), "motion")
         data = virtual_marker_trajectories(self.body, self.model_path, motion, self.marker_set,
                                            calibration=self.calib, ground="sequence")
         return data.positions

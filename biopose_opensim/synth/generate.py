@@ -18,10 +18,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..activities import ActivityParams, CoordinateSpace, Motion, generate_activity, load_template, template_motion
+from ..activities import ActivityParams, CoordinateSpace, generate_activity, load_template, template_motion
 from ..atomic import atomic_write_text
 from ..errors import ConfigError
 from ..io import MarkerData, write_trc
+from ..motion.coordinates import CoordinateMotion, static_motion
 from .jobs import SubjectJob, TrialJob
 from .subjects import SubjectShape
 
@@ -90,17 +91,15 @@ def generate_subject(plan: SubjectPlan) -> SubjectJob:
     measures = body.measures()
     name = plan.shape.name
     # static trial at the model's zero pose, grounded as the default model stands
-    from ..motion.coordinates import static_motion
-
     static = static_motion(str(plan.model), "zero", duration=plan.static_duration, rate=plan.fps)
-    static_markers = body.markers(static.times, static.q, static.coordinate_names, static.rotational)
+    static_markers = body.markers(static)
     static_trc = _write_trc(out / f"{name}_static.trc", body.marker_names, static.times, static_markers, plan.fps)
     rng = np.random.default_rng(plan.noise_seed)
     trials = []
     for spec in plan.motions:
         motion = _motion(spec, space, plan.fps)
         src = motion.write(out / f"{spec.trial}_source.mot")
-        markers = body.markers(motion.times, motion.q, motion.coordinate_names, motion.rotational)
+        markers = body.markers(motion)
         if plan.noise_mm > 0:
             markers = markers + rng.normal(0.0, plan.noise_mm * 1e-3, size=markers.shape)
         trc = _write_trc(out / f"{spec.trial}.trc", body.marker_names, motion.times, markers, plan.fps)
@@ -121,7 +120,7 @@ def generate_subject(plan: SubjectPlan) -> SubjectJob:
                       shape=plan.shape.to_dict(), source="synthetic")
 
 
-def _motion(spec: MotionSpec, space: CoordinateSpace, fps: float) -> Motion:
+def _motion(spec: MotionSpec, space: CoordinateSpace, fps: float) -> CoordinateMotion:
     if spec.activity is not None:
         return generate_activity(spec.activity, space, spec.params, fps, trial_name=spec.trial)
     if spec.template is None:

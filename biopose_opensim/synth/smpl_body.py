@@ -28,6 +28,7 @@ from ..bodymodels.base import OPENSIM_TO_SMPL, SMPL_JOINT_NAMES, SMPL_TO_OPENSIM
 from ..errors import ConfigError
 from ..markers.sets import VirtualMarkerSet, load_marker_set
 from ..markers.virtual import apply_marker_plan, compile_marker_set
+from ..motion.coordinates import CoordinateMotion
 from .bodies import BODY_DENSITY, BodyMeasures, mesh_volume
 from .subjects import SubjectShape
 
@@ -164,18 +165,15 @@ class SmplSubjectBody:
         root = (self.scale * hips) @ C.T + np.einsum("tij,j->ti", G["pelvis"], self.root_offset)
         return global_orient, body_pose.reshape(T, -1), root - self.J0
 
-    def markers(self, times: np.ndarray, q: np.ndarray, coordinate_names, rotational) -> np.ndarray:
-        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for coordinates ``q`` (T, C) of the model."""
+    def markers(self, motion: CoordinateMotion) -> np.ndarray:
+        """(T, M, 3) virtual markers, metres, OpenSim ground frame, for a coordinate ``motion`` of the model."""
         from ..bodymodels.smpl import SMPLPose
-        from ..motion.coordinates import CoordinateMotion
         from ..motion.osim_poses import body_poses
 
-        motion = CoordinateMotion(np.asarray(times, float), np.asarray(q, float), tuple(coordinate_names),
-                                  np.asarray(rotational, bool), "motion")
         go, bp, tr = self._pose(body_poses(self.model_path, motion))
         R = torch.as_tensor(SMPL_TO_OPENSIM)
         parts, floor = [], np.inf
-        for a in range(0, len(times), CHUNK):
+        for a in range(0, motion.n_frames, CHUNK):
             s = slice(a, a + CHUNK)
             out = self.body.forward(self.betas, SMPLPose(global_orient=torch.as_tensor(go[s]),
                                                           body_pose=torch.as_tensor(bp[s]),

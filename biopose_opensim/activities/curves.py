@@ -1,58 +1,15 @@
-"""A generated motion in model-coordinate space, and the curve primitives activities are built from.
+"""The curve primitives activities are built from: sample times, periodic and keyframe curves, smooth noise.
 
-``Motion.q`` is ``(T, C)``: one column per coordinate of the model (model order), radians for rotational
-coordinates and metres for translational ones, sampled at ``times`` (seconds).
+Activities return a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion`; these build its ``q``
+``(T, C)``: one column per coordinate of the model (model order), radians for rotational coordinates and metres
+for translational ones, sampled at ``times`` (seconds).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
 from scipy.interpolate import CubicSpline, PchipInterpolator
-
-
-@dataclass(frozen=True, eq=False)
-class Motion:
-    """Joint kinematics of one trial.
-
-    Attributes:
-        name: trial name (activity name or motion-file stem, plus an index).
-        activity: the activity or template it came from (``walk``, ``squat``, ``normal`` …).
-        times: (T,) seconds, starting at 0.
-        q: (T, C) radians / metres, columns in ``coordinate_names`` order.
-        coordinate_names: (C,) coordinate names of the model.
-        rotational: (C,) bool, columns written in degrees in a ``.mot``.
-        params: the per-subject parameters the motion was generated with (JSON-friendly).
-    """
-
-    name: str
-    activity: str
-    times: np.ndarray
-    q: np.ndarray
-    coordinate_names: tuple[str, ...]
-    rotational: np.ndarray
-    params: Mapping[str, float | str]
-
-    @property
-    def n_frames(self) -> int:
-        return int(self.q.shape[0])
-
-    @property
-    def fps(self) -> float:
-        return float((self.n_frames - 1) / (self.times[-1] - self.times[0])) if self.n_frames > 1 else 0.0
-
-    def column(self, name: str) -> np.ndarray:
-        """(T,) values of coordinate ``name``."""
-        return self.q[:, self.coordinate_names.index(name)]
-
-    def write(self, path: str | Path) -> Path:
-        """Write the motion as an OpenSim ``.mot`` (degrees for rotational coordinates, ``inDegrees=yes``)."""
-        from ..io import write_coordinates_mot
-
-        write_coordinates_mot(path, self.times, self.q, list(self.coordinate_names), self.rotational)
-        return Path(path)
 
 
 def frame_times(duration: float, fps: float) -> np.ndarray:
