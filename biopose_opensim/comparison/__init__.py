@@ -3,7 +3,8 @@ same trial, accuracy and marker-error figures, timing of both solves, ``comparis
 See ``docs/neurik.md`` (Compare)."""
 from .metrics import ComparisonMetrics, CoordinateAgreement, compare_solutions
 from .opensim_side import IKTiming, OpenSimSolution, read_label_output, run_label, time_ik
-from .pipeline import ComparisonResult, compare_trial
+from .pipeline import compare_trial
+from .results import ComparisonResult
 from .sample import SAMPLE_DIR, sample_inputs
 
 __all__ = ["ComparisonMetrics", "ComparisonResult", "CoordinateAgreement", "IKTiming", "OpenSimSolution",

@@ -13,7 +13,7 @@ from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .pipeline import ComparisonResult
+    from .results import ComparisonResult
 
 
 def _num(x: float) -> float | None:

@@ -5,7 +5,8 @@ checkpoint, scales the model with OpenSim's ModelScaler, writes a ``.mot`` per t
 of it, ``predict.json`` and ``report.md``. See ``docs/neurik.md`` (Predict).
 """
 from .inputs import TrialInput, find_trials, read_trial
-from .pipeline import PredictionResult, TrialPrediction, predict_trials
+from .pipeline import predict_trials
+from .results import PredictionResult, TrialPrediction
 from .validate import MarkerErrors, opensim_marker_errors, write_marker_errors
 
 __all__ = ["MarkerErrors", "PredictionResult", "TrialInput", "TrialPrediction", "find_trials",

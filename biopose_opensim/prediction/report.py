@@ -15,7 +15,7 @@ from ..plots import pyplot, save_figure
 
 if TYPE_CHECKING:  # pragma: no cover
     from .inputs import TrialInput
-    from .pipeline import PredictionResult, TrialPrediction
+    from .results import PredictionResult, TrialPrediction
 
 #: Panels of the joint-angle plot: (title, coordinates drawn in it); coordinates the model lacks are left out.
 MAIN_PANELS = (

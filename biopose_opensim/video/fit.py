@@ -7,9 +7,9 @@ the frame; intrinsics ``K (3, 3)`` px. The body is Anny through :class:`~biopose
 Parameters (all frames at once, one batch):
 
 * ``phenotypes (6,)``: shared by the clip, ``sigmoid`` of free values (0.5, the default body, at zero).
-* per frame, the local rotation (axis-angle, radians) of each of the :data:`POSED_BONES` relative to its parent,
-  in the axes of the rest pose facing the camera (see :func:`local_to_world`); every other bone follows its parent
-  rigidly.
+* per frame, the local rotation (axis-angle, radians) of each of the posed bones
+  (:data:`~biopose_opensim.video.fit_priors.POSED_BONES`) relative to its parent, in the axes of the rest pose
+  facing the camera (see :func:`local_to_world`); every other bone follows its parent rigidly.
 * per frame, the root rotation ``exp(omega) @ R0`` (``R0`` the initial guess) and the root-bone head's camera
   position ``cam_t`` (metres).
 
@@ -39,28 +39,13 @@ from ..bodymodels.base import SMPLH_JOINT_NAMES
 from ..errors import BioposeError
 from ..keypoints import layout as get_layout
 from ..keypoints import to_layout
+from .fit_priors import (anny_fit_body, height_phenotype, hinge_penalty, huber, initial_guess, rest_height,
+                         second_difference, world_term)
 
 log = logging.getLogger(__name__)
 
 SMPLH_INDEX = {n: i for i, n in enumerate(SMPLH_JOINT_NAMES)}
 
-#: Anny bones with free local rotations (the SMPL body joints: hips, knees, ankles, three spine bones, neck, head,
-#: collars, shoulders, elbows, wrists); the root's rotation is a separate parameter.
-POSED_BONES: tuple[str, ...] = (
-    "upperleg01.L", "upperleg01.R", "lowerleg01.L", "lowerleg01.R", "foot.L", "foot.R",
-    "spine05", "spine03", "spine01", "neck01", "head",
-    "clavicle.L", "clavicle.R", "upperarm01.L", "upperarm01.R", "lowerarm01.L", "lowerarm01.R",
-    "wrist.L", "wrist.R",
-)
-#: Hinge joints: bone -> (proximal, hinge and distal SMPL-H joints, flexion direction in the rest camera frame).
-#: The hinge axis is ``normalize(proximal segment x flexion direction)`` in the rest pose.
-#: Knees flex backward (+z, away from the camera the rest pose faces), elbows forward (-z).
-HINGES: dict[str, tuple[str, str, str, tuple[float, float, float]]] = {
-    "lowerleg01.L": ("left_hip", "left_knee", "left_ankle", (0.0, 0.0, 1.0)),
-    "lowerleg01.R": ("right_hip", "right_knee", "right_ankle", (0.0, 0.0, 1.0)),
-    "lowerarm01.L": ("left_shoulder", "left_elbow", "left_wrist", (0.0, 0.0, -1.0)),
-    "lowerarm01.R": ("right_shoulder", "right_elbow", "right_wrist", (0.0, 0.0, -1.0)),
-}
 #: SMPL-H joints used to place the root in the first stage (torso).
 TORSO_JOINTS = ("pelvis", "left_hip", "right_hip", "spine1", "spine2", "spine3", "neck", "left_collar",
                 "right_collar", "left_shoulder", "right_shoulder")
@@ -293,9 +278,6 @@ def fit_anny(track: TrackLike, K, config: FitConfig = FitConfig(), height_m: flo
             intrinsics or height.
     """
     from tqdm import tqdm
-
-    from .fit_priors import (anny_fit_body, height_phenotype, hinge_penalty, huber, initial_guess, rest_height,
-                             second_difference, world_term)
 
     start = time.perf_counter()
     obs = _observations(track, config)

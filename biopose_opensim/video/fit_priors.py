@@ -20,6 +20,24 @@ log = logging.getLogger(__name__)
 
 _J = {n: i for i, n in enumerate(SMPLH_JOINT_NAMES)}
 
+#: Anny bones with free local rotations (the SMPL body joints: hips, knees, ankles, three spine bones, neck, head,
+#: collars, shoulders, elbows, wrists); the root's rotation is a separate parameter.
+POSED_BONES: tuple[str, ...] = (
+    "upperleg01.L", "upperleg01.R", "lowerleg01.L", "lowerleg01.R", "foot.L", "foot.R",
+    "spine05", "spine03", "spine01", "neck01", "head",
+    "clavicle.L", "clavicle.R", "upperarm01.L", "upperarm01.R", "lowerarm01.L", "lowerarm01.R",
+    "wrist.L", "wrist.R",
+)
+#: Hinge joints: bone -> (proximal, hinge and distal SMPL-H joints, flexion direction in the rest camera frame).
+#: The hinge axis is ``normalize(proximal segment x flexion direction)`` in the rest pose.
+#: Knees flex backward (+z, away from the camera the rest pose faces), elbows forward (-z).
+HINGES: dict[str, tuple[str, str, str, tuple[float, float, float]]] = {
+    "lowerleg01.L": ("left_hip", "left_knee", "left_ankle", (0.0, 0.0, 1.0)),
+    "lowerleg01.R": ("right_hip", "right_knee", "right_ankle", (0.0, 0.0, 1.0)),
+    "lowerarm01.L": ("left_shoulder", "left_elbow", "left_wrist", (0.0, 0.0, -1.0)),
+    "lowerarm01.R": ("right_shoulder", "right_elbow", "right_wrist", (0.0, 0.0, -1.0)),
+}
+
 
 @dataclass(frozen=True, eq=False)
 class AnnyFitBody:
@@ -49,7 +67,6 @@ def anny_fit_body() -> AnnyFitBody:
     """The process's :class:`AnnyFitBody` (built once; loading Anny takes about a second from its cache)."""
     from ..bodymodels.anny import AnnyBodyModel
     from ..hmr.body import AnnyLayer
-    from .fit import HINGES, POSED_BONES
 
     body = AnnyBodyModel()
     layer = AnnyLayer(body).eval()

@@ -14,9 +14,8 @@ import torch
 
 from biopose_opensim.errors import BioposeError
 from biopose_opensim.keypoints import to_layout
-from biopose_opensim.video.fit import (POSED_BONES, FitConfig, FitError, FitResult, axis_angle_to_matrix,
-                                       fit_anny, local_to_world)
-from biopose_opensim.video.fit_priors import anny_fit_body
+from biopose_opensim.video.fit import FitConfig, FitError, FitResult, axis_angle_to_matrix, fit_anny, local_to_world
+from biopose_opensim.video.fit_priors import POSED_BONES, anny_fit_body
 from biopose_opensim.video.tracks import KeypointTrack
 
 K = np.array([[1000.0, 0.0, 320.0], [0.0, 1000.0, 240.0], [0.0, 0.0, 1.0]])
