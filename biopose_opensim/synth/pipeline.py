@@ -19,6 +19,7 @@ import numpy as np
 from .. import __version__
 from ..activities import CoordinateSpace
 from ..atomic import atomic_write_text, check_output_dir
+from ..bodymodels.registry import body_model_spec
 from ..distributed import Task, run_tasks
 from ..errors import OutputExistsError
 from ..labeling import LabelConfig
@@ -113,10 +114,9 @@ def _build(config: SynthConfig, progress: bool, argv: list[str] | None, schedule
                 shutil.rmtree(config.out / sub)
     space = CoordinateSpace.from_osim(config.model)
     mappings = check_motions(config.motions, space)
-    if config.body_model == "smpl":  # the user's licensed files must be there before any work starts
-        from .smpl_body import check_smpl_files
-
-        check_smpl_files(config.smpl_model_dir)
+    check_files = body_model_spec(config.body_model, synth=True).check_files
+    if check_files is not None:  # the user's licensed files must be there before any work starts
+        check_files(config.smpl_model_dir)
     mfiles = resolve_marker_files(config.body_model, config.marker_set, config.model)
     yaml_set = mfiles.yaml
     vset = load_marker_set(yaml_set)
