@@ -15,9 +15,10 @@ from .base import (
     BodyModel,
     BodyModelOutput,
 )
+from .registry import BODY_MODELS, SYNTH_BODY_MODELS, BodyModelSpec, body_model_spec
 
 __all__ = [
-    "ANNY_SMPLH_JOINTS", "ANNY_TO_OPENSIM", "AnnyBodyModel", "AnnyPose", "AnnyShape", "BodyModel",
-    "BodyModelOutput", "OPENSIM_TO_ANNY", "OPENSIM_TO_SMPL", "PHENOTYPES", "SMPLH_JOINT_NAMES", "SMPL_JOINT_NAMES",
+    "ANNY_SMPLH_JOINTS", "ANNY_TO_OPENSIM", "AnnyBodyModel", "AnnyPose", "AnnyShape", "BODY_MODELS", "BodyModel",
+    "BodyModelOutput", "BodyModelSpec", "SYNTH_BODY_MODELS", "body_model_spec", "OPENSIM_TO_ANNY", "OPENSIM_TO_SMPL", "PHENOTYPES", "SMPLH_JOINT_NAMES", "SMPL_JOINT_NAMES",
     "SMPL_TO_OPENSIM", "anny_bone_bodies", "anny_bone_body", "load_anny",
 ]

@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 
 from ..activities import ACTIVITIES
+from ..bodymodels.registry import SYNTH_BODY_MODELS
 from ..cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli, setup_logging
 from .config import DEFAULT_ACTIVITIES, SynthConfig
-from .subjects import BODY_MODELS
 
 log = logging.getLogger("biopose_opensim.synth")
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motion", action="append", type=Path, default=[], metavar="FILE.mot",
                    help="real-kinematics template (.mot, model or gait2392 names); one trial per subject, "
                         "named after the file stem; repeatable")
-    p.add_argument("--body-model", default="anny", help=f"body model: {', '.join(BODY_MODELS)} (default anny)")
+    p.add_argument("--body-model", default="anny", help=f"body model: {', '.join(SYNTH_BODY_MODELS)} (default anny)")
     p.add_argument("--smpl-model-dir", type=Path, help="folder with your SMPL model files (for --body-model smpl)")
     p.add_argument("--shapes", type=Path, help="JSON/YAML list of subject shapes instead of sampling them")
     p.add_argument("--model", type=Path, help="OpenSim model (default osim_models/RajagopalLaiUhlrich2023.osim)")

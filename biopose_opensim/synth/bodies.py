@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bodymodels.registry import body_model_spec
 from ..errors import ConfigError
 from ..markers.sets import VirtualMarkerSet, load_marker_set
 from ..motion.coordinates import CoordinateMotion
@@ -49,13 +50,14 @@ class AnnySubjectBody:
     """
 
     def __init__(self, shape: SubjectShape, model_path: str | Path, marker_set: str | Path | VirtualMarkerSet):
-        from ..bodymodels.anny import AnnyBodyModel, AnnyShape
+        from ..bodymodels.anny import AnnyShape
         from ..motion.retarget import calibrate
 
-        if shape.body_model != "anny":
+        spec = body_model_spec(shape.body_model, synth=True)
+        if spec.family != "anny":
             raise ConfigError(f"subject {shape.name!r} is not an Anny subject")
         self.shape = AnnyShape.from_dict(shape.phenotype_dict())
-        self.body = AnnyBodyModel()
+        self.body = spec.load(None, shape.sex)
         self.model_path = str(model_path)
         self.calib = calibrate(self.body, self.model_path, self.shape)
         self.marker_set = marker_set if isinstance(marker_set, VirtualMarkerSet) else load_marker_set(marker_set)

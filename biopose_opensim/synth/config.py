@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from ..activities import check_activity
+from ..bodymodels.registry import body_model_spec
 from ..errors import ConfigError
 from ..paths import default_model_path
-from .subjects import check_body_model
 
 #: Activities built when ``--activities`` is not given.
 DEFAULT_ACTIVITIES = ("walk", "squat", "run")
@@ -26,7 +26,8 @@ class SynthConfig:
         seed: master seed (subjects, styles, noise and split all derive from it).
         activities: parametric activities per subject (names of ``biopose_opensim.activities.ACTIVITIES``).
         motions: real-kinematics templates (``.mot``), one trial each per subject, named after the file stem.
-        body_model: ``"anny"`` (default, free) or ``"smpl"`` (needs ``smpl_model_dir``).
+        body_model: a name of :data:`~biopose_opensim.bodymodels.registry.SYNTH_BODY_MODELS`: ``"anny"``
+            (default, free) or ``"smpl"`` (needs ``smpl_model_dir``).
         smpl_model_dir: folder with the user's licensed SMPL model files.
         shapes: optional JSON/YAML file of subject shapes (replaces sampling).
         model: OpenSim model labels are expressed in.
@@ -85,10 +86,9 @@ class SynthConfig:
             raise ConfigError(f"--activities lists an activity twice: {', '.join(self.activities)}")
         if not self.activities and not self.motions:
             raise ConfigError("nothing to generate: give --activities and/or --motion files")
-        check_body_model(self.body_model)
-        if self.body_model == "smpl" and self.smpl_model_dir is None:
-            raise ConfigError("--body-model smpl needs --smpl-model-dir, the folder holding your SMPL model files "
-                              "(they are licensed and never downloaded)")
+        if body_model_spec(self.body_model, synth=True).needs_model_files and self.smpl_model_dir is None:
+            raise ConfigError(f"--body-model {self.body_model} needs --smpl-model-dir, the folder holding your SMPL "
+                              "model files (they are licensed and never downloaded)")
         if int(self.subjects) < 1:
             raise ConfigError(f"--subjects must be at least 1, got {self.subjects}")
         for name in ("fps", "static_duration", "mask_threshold"):

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..activities import ActivityParams, CoordinateSpace, generate_activity, load_template, template_motion
 from ..atomic import atomic_write_text
+from ..bodymodels.registry import body_model_spec
 from ..errors import ConfigError
 from ..io import MarkerData, write_trc
 from ..motion.coordinates import CoordinateMotion, static_motion
@@ -68,7 +69,8 @@ def trial_names(activities: Sequence[str], motions: Sequence[Path]) -> list[str]
 
 
 def _subject_body(plan: SubjectPlan):
-    if plan.shape.body_model == "anny":
+    """The subject's mesh, calibrated against the OpenSim model; retargeted as its body model's family is."""
+    if body_model_spec(plan.shape.body_model, synth=True).family == "anny":
         from .bodies import AnnySubjectBody
 
         return AnnySubjectBody(plan.shape, plan.model, plan.marker_set)

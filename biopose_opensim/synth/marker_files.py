@@ -12,14 +12,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError, InputFileError
+from ..bodymodels.registry import body_model_spec
+from ..errors import InputFileError
 from ..paths import MARKER_SETS_DIR, default_model_path
 
 log = logging.getLogger(__name__)
-
-#: Default virtual-marker set per body model: the D3KE 142-marker set on that body's topology.
-DEFAULT_MARKER_SETS = {"anny": "anny_d3ke", "smpl": "smpl_d3ke", "smplh": "smpl_d3ke", "smplx": "smplx_d3ke"}
-
 
 @dataclass(frozen=True)
 class MarkerFiles:
@@ -50,14 +47,12 @@ def resolve_marker_files(body_model: str, marker_set: str | Path | None = None,
                          model: str | Path | None = None) -> MarkerFiles:
     """The virtual-marker YAML and OpenSim files for ``body_model`` on ``model``.
 
-    ``marker_set`` is a set name under ``marker_sets/`` or a YAML path (default: the body model's D3KE set).
+    ``marker_set`` is a set name under ``marker_sets/`` or a YAML path (default: the body model's set in
+    :data:`~biopose_opensim.bodymodels.registry.BODY_MODELS`, the D3KE 142-marker set on its topology).
     Without a MarkerSet XML, ``label`` uses the model's own markers, which must carry the set's names.
     """
     if marker_set is None:
-        if body_model not in DEFAULT_MARKER_SETS:
-            raise ConfigError(f"no default marker set for body model {body_model!r}; "
-                              f"known: {', '.join(DEFAULT_MARKER_SETS)}")
-        marker_set = DEFAULT_MARKER_SETS[body_model]
+        marker_set = body_model_spec(body_model).default_marker_set
     p = Path(marker_set)
     yaml_path = p if p.suffix.lower() in (".yaml", ".yml") else MARKER_SETS_DIR / f"{p.name}.yaml"
     if not yaml_path.is_file():

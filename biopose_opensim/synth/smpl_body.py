@@ -25,7 +25,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from ..bodymodels.base import OPENSIM_TO_SMPL, SMPL_JOINT_NAMES, SMPL_TO_OPENSIM
-from ..errors import ConfigError
+from ..bodymodels.registry import body_model_spec
 from ..markers.sets import VirtualMarkerSet, load_marker_set
 from ..markers.virtual import apply_marker_plan, compile_marker_set
 from ..motion.coordinates import CoordinateMotion
@@ -60,36 +60,6 @@ DRIVERS = {"pelvis": ("pelvis", None, None), **{n: ("torso", None, None) for n i
            **_drivers("left"), **_drivers("right")}
 
 
-def _load_body(model_dir: Path | None, sex: str):
-    from ..bodymodels.smpl import SMPLBodyModel, find_model_file
-
-    errors = []
-    for model_type in ("smplh", "smpl"):
-        try:
-            find_model_file(model_dir, model_type, sex)
-        except ConfigError as exc:
-            errors.append(str(exc))
-            continue
-        return SMPLBodyModel(model_dir, model_type, sex, num_betas=10)
-    raise ConfigError("; ".join(errors))
-
-
-def check_smpl_files(model_dir: Path | None) -> None:
-    """Raise :class:`ConfigError` naming the files looked for unless SMPL-H or SMPL files of both sexes exist."""
-    from ..bodymodels.smpl import find_model_file
-
-    for sex in ("female", "male"):
-        errors = []
-        for model_type in ("smplh", "smpl"):
-            try:
-                find_model_file(model_dir, model_type, sex)
-                break
-            except ConfigError as exc:
-                errors.append(str(exc))
-        else:
-            raise ConfigError("; ".join(errors) + " (SMPL-family files are licensed: download them yourself)")
-
-
 class SmplSubjectBody:
     """One SMPL-H/SMPL subject calibrated against an OpenSim model; virtual markers from coordinates."""
 
@@ -99,7 +69,7 @@ class SmplSubjectBody:
         from ..motion.osim_poses import body_poses
         from ..motion.retarget import rotation_between, rotation_from_two_axes
 
-        self.body = _load_body(model_dir, shape.sex)
+        self.body = body_model_spec(shape.body_model, synth=True).load(model_dir, shape.sex)
         self.betas = torch.zeros(1, self.body.num_betas, dtype=torch.float64)
         b = np.asarray(shape.betas, dtype=float)[: self.body.num_betas]
         self.betas[0, : len(b)] = torch.as_tensor(b)

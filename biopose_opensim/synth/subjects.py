@@ -18,11 +18,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..bodymodels.registry import body_model_spec
 from ..errors import ConfigError, InputFileError
 
 log = logging.getLogger(__name__)
 
-BODY_MODELS = ("anny", "smpl")
 ANNY_PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 #: Largest |beta| accepted for SMPL-family shape coefficients (the PCA space is ±3σ-meaningful).
 MAX_ABS_BETA = 5.0
@@ -39,7 +39,7 @@ class SubjectShape:
 
     Attributes:
         name: subject identifier (``s000`` …).
-        body_model: ``"anny"`` or ``"smpl"``.
+        body_model: a body model ``synth`` drives (:data:`~biopose_opensim.bodymodels.registry.SYNTH_BODY_MODELS`).
         sex: ``"male"`` or ``"female"``.
         age: morphological age, years.
         phenotype: Anny phenotype values in [0, 1] as ``(key, value)`` pairs (empty for SMPL).
@@ -61,13 +61,6 @@ class SubjectShape:
         d["phenotype"] = self.phenotype_dict()
         d["betas"] = list(self.betas)
         return d
-
-
-def check_body_model(name: str) -> str:
-    """Return ``name`` if it is a supported body model; otherwise a :class:`ConfigError` listing them."""
-    if name not in BODY_MODELS:
-        raise ConfigError(f"unknown body model {name!r}; valid body models: {', '.join(BODY_MODELS)}")
-    return name
 
 
 def anny_age_phenotype(years: np.ndarray | float) -> np.ndarray:
@@ -97,7 +90,7 @@ def sample_subjects(
     n_betas: int = 10,
 ) -> list[SubjectShape]:
     """Draw ``n`` subjects (alternating sex, seeded) for ``body_model``."""
-    check_body_model(body_model)
+    anny = body_model_spec(body_model, synth=True).family == "anny"
     if n < 1:
         raise ConfigError(f"--subjects must be at least 1, got {n}")
     lo, hi = age_range
@@ -109,7 +102,7 @@ def sample_subjects(
     for i in range(n):
         sex = "female" if (i % 2 == 0) == first_female else "male"
         age = float(rng.uniform(lo, hi))
-        if body_model == "anny":
+        if anny:
             a, b = _adult_height_beta(sex)
             pheno = {
                 "gender": float(rng.uniform(0.85, 1.0) if sex == "female" else rng.uniform(0.0, 0.15)),
@@ -130,7 +123,7 @@ def sample_subjects(
 
 def validate_shape(shape: SubjectShape, source: str = "subject") -> SubjectShape:
     """Raise :class:`ConfigError` naming the subject and parameter when a shape value is out of range."""
-    check_body_model(shape.body_model)
+    family = body_model_spec(shape.body_model, synth=True).family
     if shape.sex not in ("male", "female"):
         raise ConfigError(f"{source}: subject {shape.name!r} has sex {shape.sex!r}; expected 'male' or 'female'")
     if not 0 < shape.age <= 110:
@@ -145,9 +138,9 @@ def validate_shape(shape: SubjectShape, source: str = "subject") -> SubjectShape
         if not abs(b) <= MAX_ABS_BETA:
             raise ConfigError(f"{source}: subject {shape.name!r}: betas[{k}]={b} is out of range "
                               f"[-{MAX_ABS_BETA}, {MAX_ABS_BETA}]")
-    if shape.body_model == "anny" and shape.betas:
+    if family == "anny" and shape.betas:
         raise ConfigError(f"{source}: subject {shape.name!r} is an Anny subject but gives SMPL betas")
-    if shape.body_model == "smpl" and shape.phenotype:
+    if family != "anny" and shape.phenotype:
         raise ConfigError(f"{source}: subject {shape.name!r} is an SMPL subject but gives Anny phenotypes")
     return shape
 
@@ -177,13 +170,14 @@ def load_shapes(path: str | Path, body_model: str) -> list[SubjectShape]:
         if not isinstance(item, dict):
             raise InputFileError(path, f"subject {i + 1}: expected a mapping with name/sex/age/phenotype or betas")
         bm = str(item.get("body_model", body_model))
+        anny = body_model_spec(bm, synth=True).family == "anny"
         pheno = item.get("phenotype") or {}
-        if bm == "anny":
+        if anny:
             pheno = {**{k: 0.5 for k in ANNY_PHENOTYPES}, **{str(k): float(v) for k, v in pheno.items()}}
         try:
             shape = SubjectShape(
                 name=str(item.get("name", f"s{i:03d}")), body_model=bm, sex=str(item.get("sex", "female")),
-                age=float(item.get("age", 30.0)), phenotype=tuple(pheno.items()) if bm == "anny" else (),
+                age=float(item.get("age", 30.0)), phenotype=tuple(pheno.items()) if anny else (),
                 betas=tuple(float(b) for b in item.get("betas", ())))
         except (TypeError, ValueError) as exc:
             raise InputFileError(path, f"subject {i + 1}: {exc}") from None
