@@ -5,7 +5,8 @@ both return a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion` whos
 model's coordinate ranges, grounded on the floor, with per-subject variation from :func:`sample_params`.
 """
 from ..motion.coordinates import CoordinateMotion
-from .coordinates import CoordinateSpace, CoupledCoordinate
+from ..osim.coordinate_space import CoordinateSpace
+from ..osim.info import CoupledCoordinate
 from .params import DEFAULT_DURATION, ActivityParams, sample_params
 from .registry import ACTIVITIES, check_activity, generate_activity
 from .templates import GAIT2392_TO_MODEL, Template, TemplateMapping, load_template, template_motion

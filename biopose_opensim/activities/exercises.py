@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coordinates import CoordinateSpace
+from ..osim.coordinate_space import CoordinateSpace
 from .draft import Draft
 from .curves import CurveBuilder, keyframe_curve
 from .params import ActivityParams

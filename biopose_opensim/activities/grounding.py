@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import UnsupportedModelError
 from ..osim import import_opensim
-from .coordinates import CoordinateSpace
+from ..osim.coordinate_space import CoordinateSpace
 
 log = logging.getLogger(__name__)
 

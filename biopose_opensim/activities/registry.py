@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from ..motion.coordinates import CoordinateMotion
-from .coordinates import CoordinateSpace
+from ..osim.coordinate_space import CoordinateSpace
 from .draft import Draft
 from .exercises import drop_jump, lunge, sit_to_stand, squat
 from .gait import run, walk

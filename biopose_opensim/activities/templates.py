@@ -25,7 +25,7 @@ from ..errors import CoordinateMismatchError, InputFileError
 from ..io import read_mot
 from ..motion.coordinates import CoordinateMotion
 from ..osim.coordinate_maps import GAIT2392_TO_RAJAGOPAL, guess_convention, map_motion_columns
-from .coordinates import CoordinateSpace
+from ..osim.coordinate_space import CoordinateSpace
 from .draft import Draft
 from .curves import frame_times
 from .params import ActivityParams

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .coordinates import CoordinateSpace
+from ..osim.coordinate_space import CoordinateSpace
 from .draft import Draft
 from .exercises import _flat_ankle, _whole_trial, repetitions
 from .curves import CurveBuilder, keyframe_curve

@@ -8,16 +8,19 @@ from .coordinates import (
     COORDINATE_MAPS,
     GAIT2392_TO_RAJAGOPAL,
     CoordinateMotion,
-    ModelCoordinates,
-    model_coordinates,
     motion_from_columns,
     read_motion,
     static_motion,
 )
+from ..osim.coordinate_space import CoordinateSpace
 from .osim_poses import BodyPoses, body_poses
 from .placement import MEASUREMENTS, MarkerBody, Placement, assign_bodies, place_markers
 from .retarget import AnnyOsimCalibration, calibrate, retarget_poses, to_opensim_frame
 from .trials import MeshMotion, SyntheticTrials, mesh_motion, virtual_marker_trajectories, write_synthetic_trials
+
+#: Earlier public names of a model's coordinate arrays (now :class:`~biopose_opensim.osim.CoordinateSpace`).
+ModelCoordinates = CoordinateSpace
+model_coordinates = CoordinateSpace.from_osim
 
 __all__ = [
     "AnnyOsimCalibration", "BodyPoses", "COORDINATE_MAPS", "CoordinateMotion", "GAIT2392_TO_RAJAGOPAL",

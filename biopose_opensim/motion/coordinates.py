@@ -26,69 +26,9 @@ from ..osim.coordinate_maps import (  # noqa: F401 (COORDINATE_MAPS, GAIT2392_TO
     map_motion_columns,
     resolve_map,
 )
-from ..osim.model import CoupledCoordinate, coordinate_infos, coupler_functions, joint_infos, load_model
+from ..osim.coordinate_space import CoordinateSpace
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class ModelCoordinates:
-    """Coordinates of an OpenSim model: names (model order), defaults, rotational flags, ranges, locks.
-
-    ``couplers``: the model's single-input coupled coordinates (``knee_angle_r_beta`` follows ``knee_angle_r``).
-    """
-
-    names: tuple[str, ...]
-    default: np.ndarray
-    rotational: np.ndarray
-    range_min: np.ndarray
-    range_max: np.ndarray
-    locked: np.ndarray
-    root_translations: tuple[str, ...]
-    couplers: tuple[CoupledCoordinate, ...] = ()
-
-    @property
-    def coupled(self) -> tuple[str, ...]:
-        """Names of the coordinates that follow a coupler."""
-        return tuple(cp.dependent for cp in self.couplers)
-
-    def apply_couplers(self, q: np.ndarray) -> np.ndarray:
-        """``q`` ``(..., N)`` (a copy) with the coupled coordinates recomputed from their independent ones."""
-        q = np.array(q, dtype=np.float64, copy=True)
-        for cp in self.couplers:
-            q[..., self.index(cp.dependent)] = cp(q[..., self.index(cp.independent)])
-        return q
-
-    def index(self, name: str) -> int:
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise CoordinateMismatchError(
-                f"coordinate {name!r} is not in the model; its coordinates: {', '.join(self.names)}"
-            ) from None
-
-
-def model_coordinates(model) -> ModelCoordinates:
-    """Coordinate table of an OpenSim model (a path or an ``opensim.Model``), read by ``osim.model``.
-
-    ``rotational`` marks OpenSim's ``Rotational`` motion type (not coupled coordinates); ``root_translations``
-    are the translational coordinates of the joints between ground and the model.
-
-    Raises:
-        InputFileError: a model path that is missing or that OpenSim cannot load.
-    """
-    if not hasattr(model, "getCoordinateSet"):
-        model = load_model(model)
-    coords = coordinate_infos(model)
-    root_joints = {j.name for j in joint_infos(model) if j.parent == "ground"}
-    return ModelCoordinates(
-        names=tuple(c.name for c in coords), default=np.array([c.default_value for c in coords]),
-        rotational=np.array([c.motion_type == "rotational" for c in coords], dtype=bool),
-        range_min=np.array([c.range[0] for c in coords]), range_max=np.array([c.range[1] for c in coords]),
-        locked=np.array([c.locked for c in coords], dtype=bool),
-        root_translations=tuple(c.name for c in coords if c.motion_type == "translational" and c.joint in root_joints),
-        couplers=coupler_functions(model),
-    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,7 +83,7 @@ class CoordinateMotion:
 
 
 def motion_from_columns(
-    coords: ModelCoordinates,
+    coords: CoordinateSpace,
     times: np.ndarray,
     values: np.ndarray,
     names: Sequence[str],
@@ -212,7 +152,7 @@ def read_motion(
     from ..io import read_coordinates
 
     _, table = resolve_map(coordinate_map)
-    coords = model_coordinates(model)
+    coords = CoordinateSpace.from_osim(model)
     rotational = {}
     for n, r in zip(coords.names, coords.rotational):
         rotational[n] = bool(r)
@@ -234,7 +174,7 @@ def static_motion(
             defaults: standing on the floor), a mapping coordinate -> value (radians/metres, others as for
             ``"zero"``), or a ``.mot``/``.sto`` file whose first row is used.
     """
-    coords = model_coordinates(model)
+    coords = CoordinateSpace.from_osim(model)
     q0 = np.where(np.isin(coords.names, coords.root_translations), coords.default, 0.0)
     if isinstance(pose, Mapping):
         for k, v in pose.items():

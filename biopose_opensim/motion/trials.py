@@ -150,9 +150,9 @@ def write_synthetic_trials(
     static_trc = write_trc(out_dir / "static.trc", static_markers)
     # The pose only: the root joint's translations stay free during marker placement (the scaled model's pelvis
     # height differs from the generic one).
-    from .coordinates import model_coordinates
+    from ..osim.coordinate_space import CoordinateSpace
 
-    root = set(model_coordinates(model).root_translations)
+    root = set(CoordinateSpace.from_osim(model).root_translations)
     keep = [i for i, n in enumerate(static.coordinate_names) if n not in root]
     static_mot = write_coordinates_mot(out_dir / "static_pose.mot", static.times[:1], static.q[:1, keep],
                                        [static.coordinate_names[i] for i in keep], static.rotational[keep],

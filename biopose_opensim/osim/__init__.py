@@ -1,7 +1,9 @@
 """Thin wrappers over the real OpenSim API (the ``opensim`` Python package).
 
-- :mod:`.model`: load a model, describe it (coordinates, bodies, joints, markers, constraints).
-- :mod:`.markerset`: read MarkerSet XMLs, replace a model's markers.
+- :mod:`.model`: load a model (the one way to open a ``.osim``), describe it with the dataclasses of :mod:`.info`
+  (coordinates, bodies, joints, markers, constraints).
+- :mod:`.coordinate_space`: a model's coordinates as arrays (ranges, defaults, motion types, couplers).
+- :mod:`.markerset`: read MarkerSet XMLs, replace (merge) a model's markers.
 - :mod:`.setups`: Scale / IK setup files as dataclasses (read a lab's setup, write OpenSim-ready ones).
 - :mod:`.scale`: run the ScaleTool; :mod:`.ik`: run the InverseKinematicsTool.
 - :mod:`.protocol`: the default (landmark-based) and automatic scaling/IK protocols.
@@ -9,6 +11,7 @@
 """
 from ._opensim import import_opensim
 from ._run import OpenSimToolError
+from .coordinate_space import CoordinateSpace
 from .ik import IKResult, run_ik
 from .markerset import read_markerset, replace_markers, write_markerset
 from .model import (
@@ -18,6 +21,7 @@ from .model import (
     JointInfo,
     MarkerInfo,
     ModelInfo,
+    MotionType,
     load_model,
     model_info,
     read_model_info,
@@ -40,6 +44,7 @@ from .setups import (
 __all__ = [
     "import_opensim", "OpenSimToolError",
     "BodyInfo", "ConstraintInfo", "CoordinateInfo", "JointInfo", "MarkerInfo", "ModelInfo",
+    "MotionType", "CoordinateSpace",
     "load_model", "model_info", "read_model_info",
     "read_markerset", "replace_markers", "write_markerset",
     "CoordinateTask", "IKSetup", "ManualScale", "MarkerTask", "Measurement", "ScaleSetup",

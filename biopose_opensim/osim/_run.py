@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from ..errors import BioposeError
-from ._opensim import import_opensim
+from ._opensim import first_line, import_opensim
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,15 +40,13 @@ def run_tool(func: Callable[[], T], what: str, setup: str | Path, messages_out: 
         OpenSimToolError: the tool raised or returned False; the message names ``setup`` and OpenSim's error.
         KeyboardInterrupt: SIGINT arrived while the tool ran (raised once the tool has returned).
     """
-    from .model import _first_line
-
     with deferred_interrupt() as interrupted, capture_opensim_log(stop=interrupted) as messages:
         try:
             result = func()
         except RuntimeError as exc:
             if interrupted.is_set():
                 raise KeyboardInterrupt from None
-            raise OpenSimToolError(f"{setup}: OpenSim {what} failed: {_first_line(exc)}") from None
+            raise OpenSimToolError(f"{setup}: OpenSim {what} failed: {first_line(exc)}") from None
         finally:
             if messages_out is not None:
                 messages_out.extend(messages)

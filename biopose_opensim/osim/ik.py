@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputFileError
 from ._opensim import import_opensim
 from ._run import OpenSimToolError, run_tool
-from .model import coordinate_infos, load_model
+from .model import MotionType, coordinate_infos, load_model
 from .setups import read_ik_setup
 from .tables import coordinate_columns, in_degrees, read_table, table_matrix, table_times
 
@@ -210,7 +210,7 @@ def coordinate_units(model) -> tuple[tuple[str, ...], tuple[bool, ...], tuple[bo
     coords = coordinate_infos(model)
     on_translation_only = _coupled_translations(model)
     angles = tuple(c.rotational and c.name not in on_translation_only for c in coords)
-    degrees = tuple(c.motion_type == "rotational" for c in coords)
+    degrees = tuple(c.motion_type == MotionType.ROTATIONAL for c in coords)
     return tuple(c.name for c in coords), angles, degrees
 
 

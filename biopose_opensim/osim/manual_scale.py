@@ -15,9 +15,8 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import CoordinateMismatchError, MarkerMismatchError
-from ._opensim import import_opensim
+from ._opensim import import_opensim, read_file
 from ._run import OpenSimToolError
-from .model import _read_file
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,9 @@ def scale_model_manually(model_file: str | Path, body_names: Sequence[str], fact
     """
     osim = import_opensim()
     factors = np.asarray(factors, dtype=float).reshape(len(body_names), 3)
-    model = _read_file(osim.Model, Path(model_file), "model")
+    model = read_file(osim.Model, Path(model_file), "model")
     if marker_set is not None:
-        model.updateMarkerSet(_read_file(osim.MarkerSet, Path(marker_set), "marker set"))
+        model.updateMarkerSet(read_file(osim.MarkerSet, Path(marker_set), "marker set"))
     if name:
         model.setName(name)
     model.finalizeConnections()
@@ -94,7 +93,7 @@ def replay_markers(model_file: str | Path, coordinate_names: Sequence[str], valu
         CoordinateMismatchError / MarkerMismatchError: a name the model lacks (named).
     """
     osim = import_opensim()
-    model = _read_file(osim.Model, Path(model_file), "model")
+    model = read_file(osim.Model, Path(model_file), "model")
     state = model.initSystem()
     cs, ms = model.getCoordinateSet(), model.getMarkerSet()
     absent = [n for n in coordinate_names if not cs.contains(n)]

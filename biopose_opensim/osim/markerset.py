@@ -1,6 +1,7 @@
 """OpenSim MarkerSet XML files: read them, write them, and replace a model's markers by them.
 
 A marker set names, for each marker, the body that carries it and its location in that body's frame (m).
+:func:`replace_markers` is the one way markers of a file are merged into a model.
 Old (OpenSim 3.x) marker-set files are converted by OpenSim when read. Markers as data are
 :class:`~biopose_opensim.osim.model.MarkerInfo`: :func:`read_markerset` returns them, :func:`write_markers`
 writes them (an OpenSim 4 document that ``opensim.MarkerSet(path)`` loads), :func:`write_markerset` writes a
@@ -10,15 +11,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 from xml.sax.saxutils import escape
-
-import numpy as np
 
 from ..atomic import atomic_path, atomic_write_text
 from ..errors import InputFileError, MarkerMismatchError
-from ._opensim import import_opensim
-from .model import MarkerInfo, _read_file, closest_names
+from ._opensim import import_opensim, read_file
+from .info import MarkerInfo, closest_names
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ def _load_set(path: Path):
     osim = import_opensim()
     if not path.is_file():
         raise InputFileError(path, "OpenSim MarkerSet file not found (expected an OpenSim MarkerSet .xml)")
-    markerset = _read_file(osim.MarkerSet, path, "marker set")
+    markerset = read_file(osim.MarkerSet, path, "marker set")
     if markerset.getSize() == 0:
         raise InputFileError(path, "no <Marker> elements found (expected an OpenSim MarkerSet)")
     return markerset
@@ -50,30 +49,45 @@ def read_markerset(path: str | Path) -> tuple[MarkerInfo, ...]:
     return tuple(out)
 
 
+class MarkerFrameError(InputFileError, MarkerMismatchError):
+    """A marker set attaches a marker to a frame (body or offset frame) that the model lacks."""
+
+
 def replace_markers(model, markerset: str | Path, keep_existing: bool = False) -> tuple[str, ...]:
     """Replace the markers of ``model`` by those of a MarkerSet XML; returns the new marker names.
 
-    With ``keep_existing`` the model's other markers stay (OpenSim's GenericModelMaker behaviour: markers of the
-    same name are replaced, the others appended). The model's system must be rebuilt afterwards
-    (``model.initSystem()``).
+    The one marker-set merge of this package (:func:`~.model.load_model` ``markers=`` calls it). Each marker
+    keeps the frame its file names (a body, the ground or an offset frame; a bare frame name is resolved,
+    bodies first). With ``keep_existing`` the model's other markers stay: markers of the same name are
+    replaced, the others appended, as OpenSim's ``Model::updateMarkerSet`` (the ScaleTool's GenericModelMaker)
+    does. The model's system must be rebuilt afterwards (``model.initSystem()``).
 
     Raises:
         InputFileError: the marker set cannot be read.
-        MarkerMismatchError: a marker is attached to a body the model lacks (closest body names listed).
+        MarkerFrameError: a marker is attached to a frame the model lacks (closest frame names listed).
     """
+    osim = import_opensim()
     path = Path(markerset)
     new = _load_set(path)
-    body_names = [b.getName() for b in model.getBodySet()] + ["ground"]
-    bad = []
+    frames: dict[str, str] = {}  # bare name -> absolute path; bodies and ground win over offset frames
+    for c in model.getComponentsList():
+        if osim.PhysicalFrame.safeDownCast(c) is not None:
+            frames.setdefault(c.getName(), c.getAbsolutePathString())
+    frames.update({b.getName(): f"/bodyset/{b.getName()}" for b in model.getBodySet()})
+    frames["ground"] = "/ground"
+    known = set(frames.values())
+    targets, bad = [], []
     for i in range(new.getSize()):
         mk = new.get(i)
-        body = _socket_body(mk)
-        if body not in body_names:
-            close = closest_names(body, body_names)
-            bad.append(f"{mk.getName()} on body {body!r}" + (f" (model has {', '.join(close)})" if close else ""))
+        conn = mk.getSocket("parent_frame").getConnecteePath()
+        target = conn if conn in known else frames.get(_socket_body(mk))
+        if target is None:
+            close = closest_names(_socket_body(mk), list(frames))
+            bad.append(f"marker {mk.getName()} on {conn!r}" + (f" (model has {', '.join(close)})" if close else ""))
+        targets.append(target)
     if bad:
-        raise MarkerMismatchError(
-            f"{path}: {len(bad)} marker(s) are attached to bodies that model {model.getName()!r} lacks: "
+        raise MarkerFrameError(
+            path, f"{len(bad)} marker(s) are attached to frames that model {model.getName()!r} lacks: "
             + "; ".join(bad[:10]) + (" ..." if len(bad) > 10 else "")
         )
     markers = model.updMarkerSet()
@@ -85,10 +99,9 @@ def replace_markers(model, markerset: str | Path, keep_existing: bool = False) -
     else:
         markers.clearAndDestroy()
     names = []
-    for i in range(new.getSize()):
+    for i, target in enumerate(targets):
         mk = new.get(i).clone()
-        body = _socket_body(new.get(i))
-        mk.setParentFrameName(f"/bodyset/{body}" if body != "ground" else "/ground")
+        mk.setParentFrameName(target)
         model.addMarker(mk)
         names.append(mk.getName())
     model.finalizeConnections()
@@ -146,28 +159,6 @@ def write_markers(path: str | Path, markers: Sequence[MarkerInfo], name: str = "
     """Write :func:`markerset_xml` of ``markers`` (atomically); returns the path."""
     atomic_write_text(path, markerset_xml(markers, name, comment))
     return Path(path)
-
-
-def marker_locations_in_ground(model, markers: Sequence[MarkerInfo], coordinates: Mapping[str, float] | None = None
-                               ) -> np.ndarray:
-    """``(M, 3)`` ground positions (m) of ``markers`` on ``model`` (path or Model) at its default pose.
-
-    The markers need not belong to the model; each is placed on its body. ``coordinates`` overrides coordinate
-    values (radians/metres).
-    """
-    osim = import_opensim()
-    if not hasattr(model, "getBodySet"):
-        model = osim.Model(str(model))
-    state = model.initSystem()
-    for name, value in (coordinates or {}).items():
-        model.getCoordinateSet().get(name).setValue(state, float(value), False)
-    model.realizePosition(state)
-    out = np.empty((len(markers), 3))
-    for i, m in enumerate(markers):
-        body = model.getBodySet().get(m.body)
-        p = body.findStationLocationInGround(state, osim.Vec3(*m.location))
-        out[i] = [p.get(0), p.get(1), p.get(2)]
-    return out
 
 
 def _socket_body(marker) -> str:

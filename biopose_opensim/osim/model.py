@@ -1,217 +1,65 @@
-"""Load OpenSim models and describe them as frozen dataclasses (coordinates, bodies, joints, markers, constraints).
+"""Load OpenSim models (:func:`load_model`, the one way this package opens a ``.osim``) and describe them as the
+frozen dataclasses of :mod:`.info` (coordinates, bodies, joints, markers, constraints; re-exported here).
 
 Everything here is read from the real OpenSim model through the ``opensim`` API. Units follow the model
 (metres and radians for every model this package ships). Marker locations are in the frame of the body that
 carries the marker. :func:`model_info` describes a whole model; :func:`coordinate_infos`,
 :func:`joint_infos`, :func:`constraint_infos` and :func:`coupler_functions` read one part each without
-building the model's system, for the coordinate views of :mod:`biopose_opensim.activities` and
-:mod:`biopose_opensim.motion`.
+building the model's system, for :class:`~.coordinate_space.CoordinateSpace` and the FK layer's model tree.
 """
 from __future__ import annotations
 
-import difflib
 import logging
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
 from ..errors import InputFileError
-from ._opensim import import_opensim
+from ._opensim import first_line, import_opensim, read_file
+from .info import (  # noqa: F401 (the descriptions, re-exported: read here, defined in .info)
+    BodyInfo,
+    ConstraintInfo,
+    CoordinateInfo,
+    CoupledCoordinate,
+    JointInfo,
+    MarkerInfo,
+    ModelInfo,
+    MotionType,
+    closest_names,
+)
+from .markerset import replace_markers
 
 log = logging.getLogger(__name__)
 
-_MOTION_TYPES = {1: "rotational", 2: "translational", 3: "coupled"}
 
+def load_model(path: str | Path, markers: str | Path | None = None, keep_existing: bool = False):
+    """Load an ``.osim`` model (any OpenSim file version) and build its system; the one way this package opens
+    a model.
 
-@dataclass(frozen=True)
-class CoordinateInfo:
-    """One generalized coordinate. ``range`` and ``default_value`` in rad (rotational) or m (translational)."""
-
-    name: str
-    joint: str
-    motion_type: str  # "rotational", "translational" or "coupled"
-    range: tuple[float, float]
-    default_value: float
-    locked: bool  # locked by default in the model file
-    clamped: bool
-    dependent: bool  # driven by a coordinate coupler constraint (e.g. knee_angle_r_beta)
-
-    @property
-    def rotational(self) -> bool:
-        """True for angles (written in degrees in .mot files); coupled coordinates count as angles."""
-        return self.motion_type != "translational"
-
-
-@dataclass(frozen=True)
-class BodyInfo:
-    """One body: ``mass`` in kg; ``parent`` is the body (or "ground") across ``joint``."""
-
-    name: str
-    mass: float
-    parent: str
-    joint: str
-
-
-@dataclass(frozen=True)
-class JointInfo:
-    name: str
-    kind: str  # OpenSim class name, e.g. "CustomJoint"
-    parent: str  # parent body name or "ground"
-    child: str
-    coordinates: tuple[str, ...]
-    #: location of the joint centre in the parent body's frame, m
-    location_in_parent: tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class MarkerInfo:
-    """A model marker: ``location`` (x, y, z) in m in the frame of ``body``; ``fixed`` markers are not moved by
-    OpenSim's MarkerPlacer."""
-
-    name: str
-    body: str
-    location: tuple[float, float, float]
-    fixed: bool = False
-
-
-@dataclass(frozen=True)
-class ConstraintInfo:
-    name: str
-    kind: str  # OpenSim class name
-    enforced: bool
-    #: coordinates involved (independent first, dependent last for a CoordinateCouplerConstraint)
-    coordinates: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, eq=False)
-class CoupledCoordinate:
-    """A dependent coordinate ``q[dependent] = f(q[independent])``, with ``f`` tabulated.
-
-    Attributes:
-        dependent: name of the dependent coordinate.
-        independent: name of the (single) independent coordinate.
-        x: (K,) sample values of the independent coordinate, increasing.
-        y: (K,) values of the dependent coordinate at ``x`` (OpenSim's function times its scale factor).
-    """
-
-    dependent: str
-    independent: str
-    x: np.ndarray
-    y: np.ndarray
-
-    def __call__(self, values: np.ndarray) -> np.ndarray:
-        """Dependent values for independent ``values`` (any shape); linear inter/extrapolation."""
-        values = np.asarray(values, dtype=float)
-        out = np.interp(values, self.x, self.y)
-        # np.interp clamps outside [x0, xK]; extrapolate linearly instead (couplers are smooth).
-        lo, hi = values < self.x[0], values > self.x[-1]
-        if lo.any():
-            slope = (self.y[1] - self.y[0]) / (self.x[1] - self.x[0])
-            out[lo] = self.y[0] + slope * (values[lo] - self.x[0])
-        if hi.any():
-            slope = (self.y[-1] - self.y[-2]) / (self.x[-1] - self.x[-2])
-            out[hi] = self.y[-1] + slope * (values[hi] - self.x[-1])
-        return out
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model contains, in the order of the model file."""
-
-    name: str
-    path: Path | None
-    length_units: str
-    total_mass: float
-    coordinates: tuple[CoordinateInfo, ...]
-    bodies: tuple[BodyInfo, ...]
-    joints: tuple[JointInfo, ...]
-    markers: tuple[MarkerInfo, ...]
-    constraints: tuple[ConstraintInfo, ...]
-    #: (M, 3) marker positions in ground at the model's default pose, m, in ``markers`` order
-    markers_in_ground: tuple[tuple[float, float, float], ...] = ()
-    #: (B, 3) body-frame origins in ground at the default pose, m, in ``bodies`` order
-    body_origins_in_ground: tuple[tuple[float, float, float], ...] = ()
-
-    @property
-    def coordinate_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.coordinates)
-
-    @property
-    def body_names(self) -> tuple[str, ...]:
-        return tuple(b.name for b in self.bodies)
-
-    @property
-    def marker_names(self) -> tuple[str, ...]:
-        return tuple(m.name for m in self.markers)
-
-    def coordinate(self, name: str) -> CoordinateInfo:
-        return _lookup(self.coordinates, name, "coordinate", self.name)
-
-    def body(self, name: str) -> BodyInfo:
-        return _lookup(self.bodies, name, "body", self.name)
-
-    def marker(self, name: str) -> MarkerInfo:
-        return _lookup(self.markers, name, "marker", self.name)
-
-    @property
-    def root_coordinates(self) -> tuple[str, ...]:
-        """Coordinates of the joint(s) connecting a body to ground (e.g. pelvis_tilt ... pelvis_tz)."""
-        out: list[str] = []
-        for j in self.joints:
-            if j.parent == "ground":
-                out.extend(j.coordinates)
-        return tuple(out)
-
-    def children(self, body: str) -> tuple[str, ...]:
-        return tuple(b.name for b in self.bodies if b.parent == body)
-
-    def neighbours(self, body: str) -> tuple[str, ...]:
-        """Parent (unless ground) and children of ``body``."""
-        parent = self.body(body).parent
-        return ((parent,) if parent != "ground" else ()) + self.children(body)
-
-    def markers_on(self, body: str) -> tuple[MarkerInfo, ...]:
-        return tuple(m for m in self.markers if m.body == body)
-
-
-def closest_names(name: str, candidates: Sequence[str], n: int = 3) -> list[str]:
-    """The ``n`` names of ``candidates`` closest to ``name`` (difflib; case-insensitive)."""
-    lowered = {c.lower(): c for c in candidates}
-    return [lowered[c] for c in difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)]
-
-
-def _lookup(items, name: str, what: str, model: str):
-    for item in items:
-        if item.name == name:
-            return item
-    close = closest_names(name, [i.name for i in items])
-    hint = f"; closest: {', '.join(close)}" if close else ""
-    raise KeyError(f"model {model!r} has no {what} {name!r}{hint}")
-
-
-def load_model(path: str | Path, markers: str | Path | None = None):
-    """Load an ``.osim`` model (and build its system), optionally replacing its markers by a MarkerSet XML.
+    Args:
+        markers: a MarkerSet XML whose markers replace the model's (:func:`~.markerset.replace_markers`).
+        keep_existing: keep the model's other markers (markers of the same name are replaced, the others
+            appended: OpenSim's ``Model::updateMarkerSet``, as the ScaleTool's GenericModelMaker does).
 
     Returns the ``opensim.Model``; keep a reference to it while any OpenSim tool uses it.
 
     Raises:
-        InputFileError: the model (or marker set) is missing or OpenSim cannot read it.
+        InputFileError: the model (or marker set) is missing or OpenSim cannot read or build it; the message
+            names the file.
+        MarkerFrameError: a marker of ``markers`` is attached to a frame the model lacks.
     """
     osim = import_opensim()
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "model file not found (expected an OpenSim .osim file)")
-    model = _read_file(osim.Model, path, "model")
+    model = read_file(osim.Model, path, "model")
     if markers is not None:
-        from .markerset import replace_markers
-
-        replace_markers(model, markers)
+        replace_markers(model, markers, keep_existing=keep_existing)
     try:
         model.initSystem()
     except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot build this model: {_first_line(exc)}") from None
+        raise InputFileError(path, f"OpenSim cannot build this model: {first_line(exc)}") from None
     return model
 
 
@@ -243,7 +91,7 @@ def coordinate_infos(model, constraints: Sequence[ConstraintInfo] | None = None)
     for c in model.getCoordinateSet():
         out.append(CoordinateInfo(
             name=c.getName(), joint=c.getJoint().getName(),
-            motion_type=_MOTION_TYPES.get(int(c.getMotionType()), "rotational"),
+            motion_type=MotionType.of(int(c.getMotionType())),
             range=(float(c.getRangeMin()), float(c.getRangeMax())), default_value=float(c.getDefaultValue()),
             locked=bool(c.getDefaultLocked()), clamped=bool(c.get_clamped()), dependent=c.getName() in dependent,
         ))
@@ -337,18 +185,28 @@ def read_model_info(path: str | Path, markers: str | Path | None = None) -> Mode
     return model_info(model, path)
 
 
-def marker_positions_in_ground(model, names: Sequence[str] | None = None, state=None):
-    """Ground positions (M, 3) in m of the model's markers in ``state`` (default pose when None)."""
-    if state is None:
-        state = model.initSystem()
+def marker_locations_in_ground(model, markers: Sequence[MarkerInfo], coordinates: Mapping[str, float] | None = None
+                               ) -> np.ndarray:
+    """``(M, 3)`` ground positions (m) of ``markers`` on ``model`` (path or Model) at its default pose (or
+    ``coordinates``).
+
+    The markers need not belong to the model; each is placed on its body. ``coordinates`` overrides coordinate
+    values (radians/metres).
+    """
+    osim = import_opensim()
+    if not hasattr(model, "getBodySet"):
+        model = load_model(model)
+    state = model.initSystem()
+    for name, value in (coordinates or {}).items():
+        model.getCoordinateSet().get(name).setValue(state, float(value), False)
     model.realizePosition(state)
-    ms = model.getMarkerSet()
-    names = list(names) if names is not None else [ms.get(i).getName() for i in range(ms.getSize())]
-    out = np.empty((len(names), 3))
-    for i, name in enumerate(names):
-        p = ms.get(name).getLocationInGround(state)
-        out[i] = (p.get(0), p.get(1), p.get(2))
+    out = np.empty((len(markers), 3))
+    for i, m in enumerate(markers):
+        body = model.getBodySet().get(m.body)
+        p = body.findStationLocationInGround(state, osim.Vec3(*m.location))
+        out[i] = [p.get(0), p.get(1), p.get(2)]
     return out
+
 
 
 def _base_name(frame) -> str:
@@ -359,21 +217,3 @@ def _base_name(frame) -> str:
 def _document_path(model) -> Path | None:
     name = model.getDocumentFileName()
     return Path(name) if name else None
-
-
-def _read_file(factory, path: Path, what: str):
-    """``factory(str(path))`` (an OpenSim class reading a file); OpenSim's failure becomes an
-    :class:`InputFileError` naming ``path`` and ``what`` ("model", "marker set", "Scale setup", ...)."""
-    try:
-        return factory(str(path))
-    except RuntimeError as exc:
-        raise InputFileError(path, f"OpenSim cannot read this {what}: {_first_line(exc)}") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("std::exception"):
-            return line
-    return text.splitlines()[0] if text else type(exc).__name__

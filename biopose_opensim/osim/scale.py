@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputFileError
-from ._opensim import import_opensim
+from ._opensim import import_opensim, read_file
 from ._run import OpenSimToolError, run_tool
-from .model import _read_file, coordinate_infos
+from .model import MotionType, coordinate_infos
 from .setups import read_scale_setup
 from .tables import coordinate_columns, in_degrees, read_table, table_matrix
 
@@ -166,7 +166,7 @@ def read_scale_factors(path: str | Path, bodies=None) -> tuple[tuple[str, tuple[
     """
     osim = import_opensim()
     path = Path(path)
-    sset = _read_file(osim.ScaleSet, path, "ScaleSet")
+    sset = read_file(osim.ScaleSet, path, "ScaleSet")
     found: dict[str, tuple[float, float, float]] = {}
     for i in range(sset.getSize()):
         s = sset.get(i)
@@ -190,5 +190,5 @@ def _read_static_pose(path: Path, model) -> tuple[tuple[str, float], ...]:
         if c.name in columns:
             v = float(row[columns[c.name]])
             # OpenSim writes only coordinates of motion type Rotational in degrees (coupled ones stay in rad/m)
-            out.append((c.name, v * np.pi / 180.0 if degrees and c.motion_type == "rotational" else v))
+            out.append((c.name, v * np.pi / 180.0 if degrees and c.motion_type == MotionType.ROTATIONAL else v))
     return tuple(out)

@@ -18,8 +18,7 @@ from pathlib import Path
 
 from ..atomic import atomic_path
 from ..errors import InputFileError
-from ._opensim import import_opensim
-from .model import _read_file
+from ._opensim import import_opensim, read_file
 
 _UNASSIGNED = ("", "Unassigned")
 VALUE_TYPES = ("default_value", "manual_value", "from_file")
@@ -375,7 +374,7 @@ def _write_tasks(task_set, markers, coords) -> None:
 def _open_setup(path: Path, root_element: str, what: str):
     """The OpenSim tool (``root_element``: its class name) read from the setup file ``path``."""
     _check_xml(path, root_element)
-    return _read_file(getattr(import_opensim(), root_element), path, what)
+    return read_file(getattr(import_opensim(), root_element), path, what)
 
 
 def _print_tool(build, setup, path: str | Path) -> Path:

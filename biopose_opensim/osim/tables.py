@@ -10,8 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._opensim import import_opensim
-from .model import _read_file
+from ._opensim import import_opensim, read_file
 
 
 def read_table(path: str | Path, what: str = "motion file", vec3: bool = False):
@@ -21,7 +20,7 @@ def read_table(path: str | Path, what: str = "motion file", vec3: bool = False):
         InputFileError: OpenSim cannot read the file (``what`` names it in the message).
     """
     osim = import_opensim()
-    return _read_file(osim.TimeSeriesTableVec3 if vec3 else osim.TimeSeriesTable, Path(path), what)
+    return read_file(osim.TimeSeriesTableVec3 if vec3 else osim.TimeSeriesTable, Path(path), what)
 
 
 def table_matrix(table) -> np.ndarray:

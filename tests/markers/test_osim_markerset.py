@@ -10,8 +10,8 @@ import pytest
 from biopose_opensim.errors import InputFileError
 from biopose_opensim.motion import MEASUREMENTS, assign_bodies
 from biopose_opensim.osim import import_opensim
-from biopose_opensim.osim.markerset import marker_locations_in_ground, read_markerset, write_markers
-from biopose_opensim.osim.model import MarkerInfo
+from biopose_opensim.osim.markerset import read_markerset, write_markers
+from biopose_opensim.osim.model import MarkerInfo, marker_locations_in_ground
 from biopose_opensim.paths import MARKER_SETS_DIR, PROJECT_DIR, default_model_path
 
 MARKERS_XML = MARKER_SETS_DIR / "anny_d3ke_rajagopal2023_markers.xml"
