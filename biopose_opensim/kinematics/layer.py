@@ -28,10 +28,11 @@ import torch
 from torch import nn
 
 from ..errors import MarkerMismatchError
+from ..osim.model import MotionType
 from . import fk as fkmath
 from . import native, unrolled
 from .landmarks import BONY_LANDMARKS
-from .tree import ROTATIONAL, ModelTree, load_model_tree
+from .tree import ModelTree, load_model_tree
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class OsimFK(nn.Module):
             "coordinate_ranges", torch.tensor([c.range for c in indep], dtype=dtype).reshape(-1, 2), persistent=False
         )
         self.register_buffer(
-            "rotational", torch.tensor([c.motion_type == ROTATIONAL for c in indep], dtype=torch.bool), persistent=False
+            "rotational", torch.tensor([c.motion_type == MotionType.ROTATIONAL for c in indep], dtype=torch.bool), persistent=False
         )
         self.register_buffer("locked", torch.tensor([c.locked for c in indep], dtype=torch.bool), persistent=False)
         self.register_buffer(

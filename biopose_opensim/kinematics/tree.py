@@ -1,6 +1,6 @@
 """Read an OpenSim ``.osim`` model into frozen dataclasses: the kinematic tree the FK layer is built from.
 
-The model is loaded by OpenSim itself (through :func:`biopose_opensim.osim.import_opensim`), which upgrades
+The model is loaded by OpenSim itself (through :func:`biopose_opensim.osim.model.load_model`), which upgrades
 older file formats (e.g. gait2392, nimblephysics' Rajagopal2015) and resolves every socket path; the tree is
 then read through the OpenSim API, once, at construction time (never inside ``forward``).
 
@@ -15,9 +15,9 @@ What is read:
 - each joint as six transform axes (3 rotations applied in sequence, then 3 translations in the parent frame),
   each a function of one coordinate: ``CustomJoint`` (its ``SpatialTransform``), ``PinJoint``, ``SliderJoint``,
   ``UniversalJoint``, ``GimbalJoint``, ``BallJoint``, ``FreeJoint``, ``PlanarJoint`` and ``WeldJoint``;
-- coordinates (``CoordinateSet`` order): motion type, range, default, locked, clamped;
+- coordinates (``CoordinateSet`` order) as :class:`~biopose_opensim.osim.model.CoordinateInfo`\\ s;
 - markers (``MarkerSet`` order), optionally replaced or extended by a MarkerSet file exactly as OpenSim's
-  ``Model::updateMarkerSet`` does;
+  ``Model::updateMarkerSet`` does (through :func:`biopose_opensim.osim.model.load_model`);
 - ``CoordinateCouplerConstraint``\\ s: ``dependent = scale_factor * f(independent)``.
 
 Anything else that changes kinematics (another enforced constraint type, another joint type, a function type
@@ -34,15 +34,13 @@ import numpy as np
 
 from ..errors import InputFileError, UnsupportedModelError
 from ..osim import import_opensim
+from ..osim.model import CoordinateInfo, coordinate_infos, load_model
 from . import functions as fn
 from .rotations import body_xyz_matrix_np
 
 log = logging.getLogger(__name__)
 
 GROUND = -1
-
-ROTATIONAL, TRANSLATIONAL, COUPLED = "rotational", "translational", "coupled"
-_MOTION_TYPES = {1: ROTATIONAL, 2: TRANSLATIONAL, 3: COUPLED}
 
 
 @dataclass(frozen=True)
@@ -116,19 +114,6 @@ class JointSpec:
 
 
 @dataclass(frozen=True)
-class CoordinateSpec:
-    """A generalised coordinate (radians for rotational, metres for translational)."""
-
-    name: str
-    joint: str
-    motion_type: str
-    range: tuple[float, float]
-    default_value: float
-    locked: bool
-    clamped: bool
-
-
-@dataclass(frozen=True)
 class MarkerSpec:
     """A marker: position in its base body ``= point_matrix @ s_body``.
 
@@ -185,7 +170,7 @@ class ModelTree:
     name: str
     body_names: tuple[str, ...]
     joints: tuple[JointSpec, ...]
-    coordinates: tuple[CoordinateSpec, ...]
+    coordinates: tuple[CoordinateInfo, ...]
     markers: tuple[MarkerSpec, ...]
     couplers: tuple[CouplerSpec, ...]
     marker_set_file: Path | None = None
@@ -200,7 +185,7 @@ class ModelTree:
         return tuple(c.dependent for c in self.couplers)
 
     @property
-    def independent_coordinates(self) -> tuple[CoordinateSpec, ...]:
+    def independent_coordinates(self) -> tuple[CoordinateInfo, ...]:
         dep = set(self.dependent_coordinate_names)
         return tuple(c for c in self.coordinates if c.name not in dep)
 
@@ -394,18 +379,6 @@ class _Reader:
             rotations, translations = built
         return JointSpec(name, kind, parent, child, tuple(coords), rotations, translations)
 
-    def coordinate(self, c) -> CoordinateSpec:
-        mt = c.getMotionType()
-        return CoordinateSpec(
-            c.getName(),
-            c.getJoint().getName(),
-            _MOTION_TYPES.get(int(mt), COUPLED),
-            (float(c.getRangeMin()), float(c.getRangeMax())),
-            float(c.getDefaultValue()),
-            bool(c.getDefaultLocked()),
-            bool(c.getDefaultClamped()),
-        )
-
     def marker(self, m) -> MarkerSpec:
         frame = self.frame(m.getParentFrame())
         loc = _vec3(m.get_location())
@@ -445,29 +418,6 @@ class _Reader:
         return out
 
 
-def _merge_marker_set(osim, model, marker_set: Path, model_path: Path):
-    """``Model::updateMarkerSet`` with a check that every marker's frame exists (OpenSim would abort)."""
-    if not marker_set.is_file():
-        raise InputFileError(marker_set, "marker set file not found")
-    try:
-        ms = osim.MarkerSet(str(marker_set))
-    except Exception as exc:  # OpenSim raises RuntimeError with its own message
-        raise InputFileError(marker_set, f"OpenSim could not read this MarkerSet: {exc}") from exc
-    frames = {c.getAbsolutePathString() for c in model.getComponentsList() if osim.PhysicalFrame.safeDownCast(c)}
-    names = {p.rsplit("/", 1)[-1]: p for p in frames}
-    for i in range(ms.getSize()):
-        mk = ms.get(i)
-        target = mk.getSocket("parent_frame").getConnecteePath()
-        leaf = target.rstrip("/").rsplit("/", 1)[-1]
-        if target not in frames and leaf not in names:
-            raise InputFileError(
-                marker_set,
-                f"marker {mk.getName()} is attached to {target!r}, which is not a frame of model {model_path}",
-            )
-    model.updateMarkerSet(ms)
-    return ms
-
-
 def load_model_tree(path: str | Path, marker_set: str | Path | None = None) -> ModelTree:
     """Read ``path`` (any OpenSim model version) into a :class:`ModelTree`.
 
@@ -482,23 +432,12 @@ def load_model_tree(path: str | Path, marker_set: str | Path | None = None) -> M
     """
     osim = import_opensim()
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(path, "model file not found")
-    try:
-        model = osim.Model(str(path))
-    except Exception as exc:
-        raise InputFileError(path, f"OpenSim could not load this model: {exc}") from exc
-    ms = None
-    if marker_set is not None:
-        ms = _merge_marker_set(osim, model, Path(marker_set), path)
-    model.finalizeFromProperties()
-    model.finalizeConnections()
-    state = model.initSystem()  # noqa: F841 - builds coordinates' joints and motion types
+    # markers of the set replace the model's markers of the same name, the others are added
+    model = load_model(path, markers=marker_set, keep_existing=True)
     reader = _Reader(osim, model, path)
 
     joints = tuple(reader.joint(model.getJointSet().get(i)) for i in range(model.getJointSet().getSize()))
-    cset = model.getCoordinateSet()
-    coords = tuple(reader.coordinate(cset.get(i)) for i in range(cset.getSize()))
+    coords = coordinate_infos(model)
     mset = model.getMarkerSet()
     markers = tuple(reader.marker(mset.get(i)) for i in range(mset.getSize()))
     couplers = tuple(reader.couplers())
@@ -515,7 +454,6 @@ def load_model_tree(path: str | Path, marker_set: str | Path | None = None) -> M
         for nm in (cp.dependent, cp.independent):
             if nm not in known:
                 raise InputFileError(path, f"CoordinateCouplerConstraint {cp.name} names unknown coordinate {nm}")
-    del ms  # the model holds its own copies of the merged markers
     tree = ModelTree(
         path=path,
         name=model.getName(),
