@@ -29,7 +29,7 @@ from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
 from ..training import add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, start_run
 from .augment import Window, augment
-from .checkpoint import CheckpointMismatchError, read_checkpoint, save_checkpoint
+from .checkpoint import CheckpointMismatchError, check_identity, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
 from .data import SplitData, load_split, manifest_hash
 from .losses import neurik_loss
@@ -98,6 +98,167 @@ def validate(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device
     return out
 
 
+@dataclass
+class _Run:
+    """The state of a training run between epochs (this process's share of it)."""
+
+    config: NeurIKConfig
+    system: NeurIKSystem
+    net: torch.nn.Module  # the network, wrapped in DDP when world > 1
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    train: SplitData
+    val: SplitData
+    val_frames: torch.Tensor
+    anchors: torch.Tensor
+    windows_per_epoch: int
+    steps_per_epoch: int
+    hashes: dict
+    identity: dict
+    rank: int
+    world: int
+    dev: torch.device
+    history: list[dict] = field(default_factory=list)
+    best: float = float("inf")
+    start_epoch: int = 0
+
+
+def _read_data(config: NeurIKConfig, data, fk, splits, ckpt):
+    """The FK layer, the train and validation splits and the datasets' manifest hashes, checked against ``ckpt``."""
+    if fk is None:
+        from ..kinematics import OsimFK
+
+        fk = OsimFK.from_osim(config.model_path(), marker_set=config.marker_set_path())
+    probe = NeurIKSystem.build(config, torch.ones(fk.n_bodies, 3), torch.ones(fk.n_bodies, 3), fk=fk)
+    names = (probe.marker_names, fk.coordinate_names, fk.body_names)
+    if splits is None:
+        train = load_split(data, "train", *names)
+        val = load_split(data, "val", *names)
+        hashes = {str(Path(d)): manifest_hash(d) for d in data}
+    else:
+        train, val, hashes = splits
+    if ckpt is not None and ckpt.meta.get("data") != hashes:
+        raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained on other data "
+                                      f"({ckpt.meta.get('data')}); resume with the same --data")
+    return fk, train, val, hashes
+
+
+def _set_up(config: NeurIKConfig, fk, train: SplitData, val: SplitData, hashes: dict, ckpt, seed: int, rank: int,
+            world: int, dev: torch.device) -> _Run:
+    """Network (from ``ckpt`` when resuming), optimiser, schedule and the validation windows."""
+    mean, amp = scale_bounds(train, config.augment.scaling)
+    system = NeurIKSystem.build(config, mean, amp, fk=fk, device=dev)
+    identity = system.identity()
+    if ckpt is not None:
+        check_identity(ckpt, identity)
+        system.net.load_state_dict(ckpt.state("net"))
+        system.out_map.load_state_dict(ckpt.state("out"))
+    net = system.net
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
+    tc = config.train
+    opt = torch.optim.Adam(system.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    anchors = train.anchors(tc.window_stride)
+    per_epoch = len(anchors) if tc.windows_per_epoch <= 0 else min(len(anchors), tc.windows_per_epoch)
+    steps_per_epoch = max(1, per_epoch // tc.batch_size)
+    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
+    val_gen = torch.Generator().manual_seed(seed + 7919)
+    val_frames = val.anchors(1)
+    if 0 < tc.val_windows < len(val_frames):
+        val_frames = val_frames[torch.randperm(len(val_frames), generator=val_gen)[:tc.val_windows]].sort().values
+    run = _Run(config=config, system=system, net=net, opt=opt, sched=sched, train=train, val=val,
+               val_frames=val_frames, anchors=anchors, windows_per_epoch=per_epoch, steps_per_epoch=steps_per_epoch,
+               hashes=hashes,
+               identity=identity, rank=rank, world=world, dev=dev)
+    if ckpt is not None:
+        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
+        run.history = list(ckpt.meta["history"])
+        run.best = float(ckpt.meta["best_val_mae_deg"])
+        run.start_epoch = int(ckpt.meta["epoch"])
+        log.info("resuming %s at epoch %d (best validation MAE %.3f deg)", ckpt.path, run.start_epoch, run.best)
+    return run
+
+
+def _start_files(run: _Run, out: Path, seed: int, fresh: bool, log_file) -> None:
+    """Rank 0: the run's configuration and data files, the log file, and a summary line."""
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for old in ("train_log.jsonl", "train.log"):
+            (out / old).unlink(missing_ok=True)
+    if log_file is not None:
+        add_file_log(log_file)
+    atomic_write_text(out / "config.toml", run.config.to_toml())
+    atomic_write_text(out / "data.json", json.dumps({"datasets": run.hashes, "train_frames": run.train.n_frames,
+                                                     "val_frames": run.val.n_frames, "world_size": run.world,
+                                                     "seed": seed, "device": str(run.dev)}, indent=1))
+    log.info("training %s (%d parameters) on %d train frames (%d windows/epoch, %d steps/epoch), %d val frames,"
+             " %s x %d process(es)", run.config.name, sum(p.numel() for p in run.system.net.parameters()),
+             run.train.n_frames, run.windows_per_epoch, run.steps_per_epoch, run.val.n_frames, run.dev, run.world)
+
+
+def _train_epoch(run: _Run, epoch: int, seed: int, progress: bool) -> dict[str, float]:
+    """One epoch of augmented windows; the mean loss terms (``train_<term>``)."""
+    config, system, tc = run.config, run.system, run.config.train
+    local = tc.batch_size // run.world
+    amp_ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if run.dev.type == "cuda" else None
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = run.anchors[torch.randperm(len(run.anchors), generator=gen)[:run.steps_per_epoch * tc.batch_size]]
+    system.net.train()
+    sums: dict[str, float] = {}
+    bar = tqdm(range(run.steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}",
+               disable=not progress or run.rank != 0, leave=False)
+    for step in bar:
+        frames = order[step * tc.batch_size:(step + 1) * tc.batch_size]
+        w = augment(_window(system, run.train, frames, run.dev), config.augment, system.out_map.root,
+                    system.root_idx, generator=gen)
+        w = Window(*(t[run.rank * local:(run.rank + 1) * local] for t in (w.markers, w.present, w.q, w.q_mask, w.s)))
+        inputs = system.inputs(w)
+        if amp_ctx is not None:
+            with amp_ctx():
+                raw = run.net(inputs.x, inputs.rel)
+            raw = type(raw)(*(t.float() for t in (raw.coords, raw.root_rot6d, raw.root_trans, raw.scales)))
+        else:
+            raw = run.net(inputs.x, inputs.rel)
+        pos = system.output_positions()
+        q, s = system.decode(raw, inputs, clamp_root=False)
+        terms = neurik_loss(config.loss, system.fk, q, s, w.q[:, pos], w.s[:, pos], w.q_mask[:, pos],
+                            w.present[:, pos], system.marker_index)
+        run.opt.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if tc.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(system.net.parameters(), tc.grad_clip)
+        run.opt.step()
+        run.sched.step()
+        for k, v in terms.items().items():
+            sums[k] = sums.get(k, 0.0) + v
+        if run.rank == 0 and progress:
+            bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+    return {f"train_{k}": v / run.steps_per_epoch for k, v in sums.items()}
+
+
+def _end_epoch(run: _Run, record: dict, out: Path, seed: int) -> None:
+    """Record the epoch; rank 0 logs it and writes ``last``, ``best`` (when validation improved), the JSON log and
+    the curves."""
+    run.history.append(record)
+    improved = record["val_mae_angle_deg"] < run.best
+    run.best = min(run.best, record["val_mae_angle_deg"])
+    if run.rank != 0:
+        return
+    system, tc = run.system, run.config.train
+    log.info("epoch %d/%d: train loss %.4f, val MAE %.3f deg%s (%.0f s)", record["epoch"], tc.epochs,
+             record["train_total"], record["val_mae_angle_deg"], " (best)" if improved else "", record["seconds"])
+    meta = {"config": run.config.to_dict(), "identity": run.identity, "data": run.hashes, "epoch": record["epoch"],
+            "history": run.history, "best_val_mae_deg": run.best, "seed": seed, "version": __version__,
+            "torch": torch.__version__, "world_size": run.world, "device": str(run.dev)}
+    save_checkpoint(out / "last", system.net, system.out_map, meta, optimizer_state=optimizer_state(run.opt, run.sched))
+    if improved:
+        save_checkpoint(out / "best", system.net, system.out_map,
+                        {**meta, "val_mae_angle_deg": record["val_mae_angle_deg"]})
+    with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    write_curves(run.history, out / "curves.png")
+
+
 def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Path, resume: str | Path | None = None,
                  device: str = "cpu", seed: int = 0, progress: bool = True, overwrite: bool = False,
                  log_file: str | Path | None = None, fk=None,
@@ -123,134 +284,27 @@ def train_neurik(config: NeurIKConfig, data: Sequence[str | Path], out: str | Pa
     if ckpt is not None and ckpt.config.to_dict() != config.to_dict():
         raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained with another configuration "
                                       f"({ckpt.config.name}); resume with the same --config")
-
-    if fk is None:
-        from ..kinematics import OsimFK
-
-        fk = OsimFK.from_osim(config.model_path(), marker_set=config.marker_set_path())
-    probe = NeurIKSystem.build(config, torch.ones(fk.n_bodies, 3), torch.ones(fk.n_bodies, 3), fk=fk)
-    names = (probe.marker_names, fk.coordinate_names, fk.body_names)
-    if splits is None:
-        train = load_split(data, "train", *names)
-        val = load_split(data, "val", *names)
-        hashes = {str(Path(d)): manifest_hash(d) for d in data}
-    else:
-        train, val, hashes = splits
-    if ckpt is not None and ckpt.meta.get("data") != hashes:
-        raise CheckpointMismatchError(f"{ckpt.path}: the checkpoint was trained on other data "
-                                      f"({ckpt.meta.get('data')}); resume with the same --data")
-
-    mean, amp = scale_bounds(train, config.augment.scaling)
-    system = NeurIKSystem.build(config, mean, amp, fk=fk, device=dev)
-    identity = system.identity()
-    if ckpt is not None:
-        from .checkpoint import check_identity
-
-        check_identity(ckpt, identity)
-        system.net.load_state_dict(ckpt.state("net"))
-        system.out_map.load_state_dict(ckpt.state("out"))
-    net = system.net
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
-    tc = config.train
-    opt = torch.optim.Adam(system.net.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    anchors = train.anchors(tc.window_stride)
-    per_epoch = len(anchors) if tc.windows_per_epoch <= 0 else min(len(anchors), tc.windows_per_epoch)
-    steps_per_epoch = max(1, per_epoch // tc.batch_size)
-    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
-    history: list[dict] = []
-    best, start_epoch = float("inf"), 0
-    if ckpt is not None:
-        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
-        history = list(ckpt.meta["history"])
-        best = float(ckpt.meta["best_val_mae_deg"])
-        start_epoch = int(ckpt.meta["epoch"])
-        log.info("resuming %s at epoch %d (best validation MAE %.3f deg)", ckpt.path, start_epoch, best)
-
-    val_gen = torch.Generator().manual_seed(seed + 7919)
-    val_frames = val.anchors(1)
-    if 0 < tc.val_windows < len(val_frames):
-        val_frames = val_frames[torch.randperm(len(val_frames), generator=val_gen)[:tc.val_windows]].sort().values
+    fk, train, val, hashes = _read_data(config, data, fk, splits, ckpt)
+    run = _set_up(config, fk, train, val, hashes, ckpt, seed, rank, world, dev)
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        if overwrite and resume is None:
-            for old in ("train_log.jsonl", "train.log"):
-                (out / old).unlink(missing_ok=True)
-        if log_file is not None:
-            add_file_log(log_file)
-        atomic_write_text(out / "config.toml", config.to_toml())
-        atomic_write_text(out / "data.json", json.dumps({"datasets": hashes, "train_frames": train.n_frames,
-                                                         "val_frames": val.n_frames, "world_size": world,
-                                                         "seed": seed, "device": str(dev)}, indent=1))
-        log.info("training %s (%d parameters) on %d train frames (%d windows/epoch, %d steps/epoch), %d val frames,"
-                 " %s x %d process(es)", config.name, sum(p.numel() for p in system.net.parameters()),
-                 train.n_frames, per_epoch, steps_per_epoch, val.n_frames, dev, world)
-    local = tc.batch_size // world
-    amp_ctx = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else None
-    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, start_epoch + stop_after)
-    for epoch in range(start_epoch, last_epoch):
+        _start_files(run, out, seed, fresh=overwrite and resume is None, log_file=log_file)
+    tc = config.train
+    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, run.start_epoch + stop_after)
+    for epoch in range(run.start_epoch, last_epoch):
         t0 = time.perf_counter()
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        order = anchors[torch.randperm(len(anchors), generator=gen)[:steps_per_epoch * tc.batch_size]]
-        system.net.train()
-        sums: dict[str, float] = {}
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress or rank != 0,
-                   leave=False)
-        for step in bar:
-            frames = order[step * tc.batch_size:(step + 1) * tc.batch_size]
-            w = augment(_window(system, train, frames, dev), config.augment, system.out_map.root, system.root_idx,
-                        generator=gen)
-            w = Window(*(t[rank * local:(rank + 1) * local] for t in (w.markers, w.present, w.q, w.q_mask, w.s)))
-            inputs = system.inputs(w)
-            if amp_ctx is not None:
-                with amp_ctx():
-                    raw = net(inputs.x, inputs.rel)
-                raw = type(raw)(*(t.float() for t in (raw.coords, raw.root_rot6d, raw.root_trans, raw.scales)))
-            else:
-                raw = net(inputs.x, inputs.rel)
-            pos = system.output_positions()
-            q, s = system.decode(raw, inputs, clamp_root=False)
-            terms = neurik_loss(config.loss, system.fk, q, s, w.q[:, pos], w.s[:, pos], w.q_mask[:, pos],
-                                w.present[:, pos], system.marker_index)
-            opt.zero_grad(set_to_none=True)
-            terms.total.backward()
-            if tc.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(system.net.parameters(), tc.grad_clip)
-            opt.step()
-            sched.step()
-            for k, v in terms.items().items():
-                sums[k] = sums.get(k, 0.0) + v
-            if rank == 0 and progress:
-                bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
-        train_terms = {f"train_{k}": v / steps_per_epoch for k, v in sums.items()}
-        val_metrics = {f"val_{k}": v for k, v in validate(system, val, val_frames, dev).items()}
-        record = {"epoch": epoch + 1, **train_terms, **val_metrics, "lr": sched.get_last_lr()[0],
-                  "seconds": time.perf_counter() - t0}
-        history.append(record)
-        improved = record["val_mae_angle_deg"] < best
-        best = min(best, record["val_mae_angle_deg"])
-        if rank == 0:
-            log.info("epoch %d/%d: train loss %.4f, val MAE %.3f deg%s (%.0f s)", epoch + 1, tc.epochs,
-                     record["train_total"], record["val_mae_angle_deg"], " (best)" if improved else "",
-                     record["seconds"])
-            meta = {"config": config.to_dict(), "identity": identity, "data": hashes, "epoch": epoch + 1,
-                    "history": history, "best_val_mae_deg": best, "seed": seed, "version": __version__,
-                    "torch": torch.__version__, "world_size": world, "device": str(dev)}
-            save_checkpoint(out / "last", system.net, system.out_map, meta, optimizer_state=optimizer_state(opt, sched))
-            if improved:
-                save_checkpoint(out / "best", system.net, system.out_map, {**meta, "val_mae_angle_deg":
-                                                                          record["val_mae_angle_deg"]})
-            with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-            write_curves(history, out / "curves.png")
+        train_terms = _train_epoch(run, epoch, seed, progress)
+        val_metrics = {f"val_{k}": v for k, v in validate(run.system, val, run.val_frames, dev).items()}
+        _end_epoch(run, {"epoch": epoch + 1, **train_terms, **val_metrics, "lr": run.sched.get_last_lr()[0],
+                         "seconds": time.perf_counter() - t0}, out, seed)
     seconds = time.perf_counter() - t_start
     if world > 1:
         import torch.distributed as dist
 
         dist.barrier()
-    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
-                       best_val_mae_deg=best, seconds=seconds, history=tuple(history),
-                       state={k: v.detach().cpu().clone() for k, v in system.net.state_dict().items()})
+    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors",
+                       epochs=len(run.history), best_val_mae_deg=run.best, seconds=seconds,
+                       history=tuple(run.history),
+                       state={k: v.detach().cpu().clone() for k, v in run.system.net.state_dict().items()})
 
 
 def write_curves(history: Sequence[dict], path: Path) -> None:
