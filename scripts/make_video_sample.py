@@ -227,7 +227,7 @@ def make_sample(args: argparse.Namespace, command: str) -> Path:
     from biopose_opensim.io import write_coordinates_mot
     from biopose_opensim.markers.virtual import compile_marker_set
     from biopose_opensim.motion.coordinates import read_motion
-    from biopose_opensim.osim import import_opensim
+    from biopose_opensim.osim.model import load_model
     from biopose_opensim.render.appearance import AppearanceRanges, sample_appearance, sample_lighting, \
         vertex_regions
     from biopose_opensim.render.background import background
@@ -252,8 +252,7 @@ def make_sample(args: argparse.Namespace, command: str) -> Path:
     info_path = trial.source_mot.parent / "subject.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
 
-    osim = import_opensim()
-    model = osim.Model(str(source.model))
+    model = load_model(source.model)
     src = read_motion(trial.source_mot, model)
     ik = read_motion(ik_mot, model)
     where = f"{subject.name}/{trial.name}"

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import UnsupportedModelError
 from ..osim import import_opensim
 from ..osim.coordinate_space import CoordinateSpace
+from ..osim.model import load_model
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class _FootFK:
     def __init__(self, model_path: Path):
         osim = import_opensim()
         self._osim = osim
-        self.model = osim.Model(str(model_path))
+        self.model = load_model(model_path)
         self.state = self.model.initSystem()
         self.coords = [self.model.getCoordinateSet().get(i) for i in range(self.model.getCoordinateSet().getSize())]
         bodies = self.model.getBodySet()

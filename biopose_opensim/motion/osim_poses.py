@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..errors import CoordinateMismatchError
-from ..osim import import_opensim
+from ..osim.model import load_model
 from .coordinates import CoordinateMotion
 
 log = logging.getLogger(__name__)
@@ -60,10 +60,9 @@ class BodyPoses:
 
 
 def _load(model):
-    osim = import_opensim()
     if hasattr(model, "getBodySet"):
         return model
-    return osim.Model(str(model))
+    return load_model(model)
 
 
 def body_poses(model, motion: CoordinateMotion, bodies: Sequence[str] | None = None,

@@ -30,7 +30,7 @@ import torch
 from ..bodymodels.anny import AnnyBodyModel, AnnyPose, AnnyShape
 from ..bodymodels.anny_opensim import anny_bone_bodies
 from ..bodymodels.base import ANNY_TO_OPENSIM, OPENSIM_TO_ANNY
-from ..osim import import_opensim
+from ..osim.model import load_model
 from .coordinates import CoordinateMotion, static_motion
 from .osim_poses import BodyPoses, body_poses
 
@@ -160,11 +160,10 @@ def _heads(bm: AnnyBodyModel, heads: np.ndarray, bones, side: str) -> np.ndarray
 
 def calibrate(body_model: AnnyBodyModel, model, shape: AnnyShape | None = None) -> AnnyOsimCalibration:
     """Compute ``O_bone``, ``k`` and the reference body rotations for ``shape`` on ``model`` (path or Model)."""
-    osim = import_opensim()
     shape = shape or AnnyShape()
     if not hasattr(model, "getBodySet"):
         model_path = str(model)
-        model = osim.Model(model_path)
+        model = load_model(model_path)
     else:
         model_path = model.getInputFileName()
     bones = body_model.bone_labels

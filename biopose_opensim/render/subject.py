@@ -68,14 +68,13 @@ def write_jpeg(path: Path, image: np.ndarray, quality: int = JPEG_QUALITY) -> No
 
 def render_subject(job: SubjectRenderJob) -> SubjectImages:
     """Render every trial of ``job.subject`` into ``job.stage``; return the images' arrays."""
-    from ..osim import import_opensim
+    from ..osim.model import load_model
     from ..synth.bodies import AnnySubjectBody
 
     start = time.perf_counter()
-    osim = import_opensim()
     subject = job.subject
     body = AnnySubjectBody(subject.shape(), job.model, job.marker_set)
-    model = osim.Model(str(job.model))
+    model = load_model(job.model)
     faces = body.body.faces.numpy()
     regions = vertex_regions(body.body.bone_labels, body.body.skinning_weights())
     phen = body.shape.as_array().astype(np.float32)
