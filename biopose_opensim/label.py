@@ -7,7 +7,8 @@ Examples::
     python -m biopose_opensim.label --model subject01_scaled.osim --trials T1.trc --out DIR   # IK only
     python -m biopose_opensim.label --dataset ROOT --out DIR --workers 4
 
-See ``docs/label.md``. This module only parses arguments; the work is done by
+See ``docs/label.md``. This module only parses arguments into a
+:class:`~biopose_opensim.labeling.config.LabelRun`; the work is done by
 :func:`biopose_opensim.labeling.run.run_label`.
 """
 from __future__ import annotations
@@ -16,7 +17,9 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from .cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli
+from .atomic import check_output_dir
+from .cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_arguments, run_cli, setup_logging
+from .errors import ConfigError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,16 +66,52 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    return run_cli(lambda: _label(args))
+
+
+def _label(args: argparse.Namespace) -> int:
+    """Check the flags together, build the :class:`~biopose_opensim.labeling.config.LabelRun`, run it.
+
+    Precedence of settings: flags > ``--config`` TOML > the sample's ``subject.toml`` (with ``--sample``) >
+    :class:`~biopose_opensim.labeling.config.LabelConfig` defaults.
+    """
+    setup_logging(args.verbose)  # console first, so that argument errors are reported too
+    one_subject = args.static is not None or bool(args.trials)
+    if sum((bool(args.sample), args.dataset is not None, one_subject)) != 1:
+        raise ConfigError("give exactly one of --sample, --dataset ROOT, or [--static S.trc] --trials T.trc ...")
+    from .labeling.config import LabelConfig, LabelRun, check_subject_value
+    from .labeling.outputs import LOG_NAME
+
+    mass = check_subject_value("mass", args.mass, "command line", "--mass")  # one rule for every mode
+    height = check_subject_value("height", args.height, "command line", "--height")
+    check_output_dir(args.out)
+    setup_logging(args.verbose, log_file=args.out / LOG_NAME)  # the file appears once the run writes into out
+
+    settings = LabelConfig.from_toml(args.config) if args.config is not None else LabelConfig()
+    overrides = dict(
+        model=args.model, markers=args.markers, scale_setup=args.scale_setup, ik_setup=args.ik_setup,
+        accuracy=args.accuracy, static_pose=args.static_pose,
+        static_window=tuple(args.static_window) if args.static_window else None,
+        time_range=tuple(args.time_range) if args.time_range else None, max_gap=args.max_gap)
+    if args.dataset is not None:
+        if args.subject or mass is not None or height is not None:
+            raise ConfigError("--subject, --mass and --height are per subject; in dataset mode give them in each "
+                              "subject's subject.toml")
+    else:
+        if args.workers is not None or args.scheduler is not None:
+            raise ConfigError("--workers and --scheduler apply to --dataset only")
+        if one_subject and not args.trials:
+            raise ConfigError("one subject needs --trials T1.trc [T2.trc ...], with --static S.trc to scale "
+                              "--model first, or without --static for IK only on --model as given")
+        if one_subject and args.static is None and args.model is None and settings.model is None:
+            raise ConfigError("IK only (no --static) runs on the model as given: give the subject's scaled model "
+                              "with --model, or a static trial with --static to scale the generic model")
     from .labeling.run import run_label
 
-    return run_cli(lambda: run_label(
-        out=args.out, model=args.model, static=args.static, trials=args.trials, subject=args.subject,
-        mass=args.mass, height=args.height, sample=args.sample, markers=args.markers,
-        scale_setup=args.scale_setup, ik_setup=args.ik_setup, accuracy=args.accuracy,
-        static_pose=args.static_pose, static_window=args.static_window, time_range=args.time_range,
-        max_gap=args.max_gap, config=args.config, dataset=args.dataset, workers=args.workers,
-        scheduler=args.scheduler, layout=args.layout, overwrite=args.overwrite, verbosity=args.verbose,
-    ))
+    return run_label(LabelRun(
+        out=args.out, settings=settings, overrides=overrides, sample=args.sample, dataset=args.dataset,
+        layout=args.layout, static=args.static, trials=tuple(args.trials or ()), subject=args.subject, mass=mass,
+        height=height, workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite))
 
 
 if __name__ == "__main__":

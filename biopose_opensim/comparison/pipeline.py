@@ -83,7 +83,7 @@ def compare_trial(trc: str | Path, static: str | Path | None, out: str | Path, l
         BioposeError: bad input, named (missing file, markers the network needs absent, a label output of
             another trial, ``out`` holding a comparison without ``overwrite``); checked before OpenSim runs.
     """
-    from ..labeling.run import subject_name_from_static
+    from ..labeling.outputs import subject_name_from_static
     from ..neurik import NeurIKSystem, default_checkpoint
     from ..prediction import predict_trials, read_trial
     from .report import write_comparison

@@ -12,9 +12,9 @@ import dataclasses
 import difflib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import ConfigError, InputFileError
 
@@ -318,6 +318,84 @@ def _toml_value(value: Any) -> str:
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
+
+
+@dataclass(frozen=True)
+class LabelRun:
+    """One labelling run: what is labelled (the sample, a dataset, or one subject), where, and with which settings.
+
+    Exactly one mode: ``sample``; ``dataset`` (every subject under that root); or one subject from ``trials`` (IK),
+    scaled first from ``static`` when given, else IK only on ``settings.model`` as given (the subject's scaled
+    model). Settings apply in this order, later winning: ``settings`` (defaults or a TOML file), the sample's own
+    ``subject.toml`` (``sample`` only; for fields ``settings`` leaves at their defaults), ``overrides``.
+
+    Raises:
+        ConfigError: not exactly one mode, per-subject values (``subject``, ``mass``, ``height``) with
+            ``dataset``, ``workers``/``scheduler`` without it, IK only without ``settings.model``, an unknown
+            override, or ``mass`` (kg) / ``height`` (m) outside their ranges.
+    """
+
+    #: output folder
+    out: Path
+    #: settings before the sample's and the overrides (defaults, or a TOML file's)
+    settings: LabelConfig = field(default_factory=LabelConfig)
+    #: :class:`LabelConfig` field -> value applied last; None leaves the field as it is
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    #: label the shipped sample subject
+    sample: bool = False
+    #: label every subject under this root
+    dataset: Path | None = None
+    #: layout of ``dataset``: "auto", "folders" or "movi"
+    layout: str = "auto"
+    #: one subject's static trial (.trc or .c3d); None with ``trials``: IK only
+    static: Path | None = None
+    #: one subject's motion trials (.trc or .c3d)
+    trials: tuple[Path, ...] = ()
+    #: subject name in output names (None: from the static trial's or the model's file name, or the sample's)
+    subject: str | None = None
+    #: subject mass in kg, in (0, 500)
+    mass: float | None = None
+    #: subject height in m, in (0, 3)
+    height: float | None = None
+    #: dataset mode: local worker processes (None: the default count)
+    workers: int | None = None
+    #: dataset mode: Dask scheduler address
+    scheduler: str | None = None
+    #: replace results already in ``out``
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "trials", tuple(Path(t) for t in self.trials))
+        if self.static is not None:
+            object.__setattr__(self, "static", Path(self.static))
+        if self.dataset is not None:
+            object.__setattr__(self, "dataset", Path(self.dataset))
+        object.__setattr__(self, "overrides", dict(self.overrides))
+        self.settings.with_overrides(**self.overrides)  # unknown fields refused here, before anything runs
+        if sum((bool(self.sample), self.dataset is not None, self.static is not None or bool(self.trials))) != 1:
+            raise ConfigError("a label run needs exactly one of sample, dataset, or trials (with or without static)")
+        for name in ("mass", "height"):
+            object.__setattr__(self, name, check_subject_value(name, getattr(self, name), "label run"))
+        if self.dataset is not None and (self.subject or self.mass is not None or self.height is not None):
+            raise ConfigError("subject, mass and height are per subject; in dataset mode each subject's "
+                              "subject.toml gives them")
+        if self.dataset is None and (self.workers is not None or self.scheduler is not None):
+            raise ConfigError("workers and scheduler apply to dataset mode only")
+        if self.static is not None and not self.trials:
+            raise ConfigError("one subject needs trials to run IK on")
+        if self.trials and self.static is None and self.resolved().model is None:
+            raise ConfigError("IK only (no static trial) runs on the model as given: set the subject's scaled model")
+
+    def resolved(self, sample_settings: Mapping[str, Any] | None = None) -> LabelConfig:
+        """The settings that apply: ``settings``, then ``sample_settings`` where ``settings`` keeps a field's
+        default, then ``overrides``."""
+        cfg = self.settings
+        if sample_settings:
+            default = LabelConfig()
+            cfg = cfg.with_overrides(**{k: v for k, v in sample_settings.items()
+                                        if getattr(cfg, k) == getattr(default, k)})
+        return cfg.with_overrides(**self.overrides)
 
 
 def check_subject_value(key: str, value: Any, where: str, flag: str | None = None) -> float | None:

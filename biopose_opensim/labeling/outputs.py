@@ -31,11 +31,26 @@ from ..errors import OutputExistsError
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
+#: Name of the log file written into the output folder.
+LOG_NAME = "label.log"
+
 
 def safe_name(name: str) -> str:
     """A file-name-safe version of a subject or trial name."""
     out = _SAFE.sub("_", name).strip("._")
     return out or "subject"
+
+
+def subject_name_from_static(static: Path) -> str:
+    """A subject name from a static trial's file name: ``subject01_static.trc`` -> ``subject01``."""
+    stem = re.sub(r"(^|[_\-. ])static([_\-. ]|$)", r"\1", Path(static).stem, flags=re.IGNORECASE).strip("_-. ")
+    return stem or "subject"
+
+
+def subject_name_from_model(model: Path) -> str:
+    """A subject name from a scaled model's file name: ``subject01_scaled.osim`` -> ``subject01``."""
+    stem = re.sub(r"[_\-. ]scaled$", "", Path(model).stem, flags=re.IGNORECASE).strip("_-. ")
+    return stem or "subject"
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def predict_trials(trcs: Sequence[str | Path], out: str | Path, static: str | Pa
             absent, frames without markers, a checkpoint for another model or marker set, an unusable ``out``,
             an ``out`` holding a prediction without ``overwrite``.
     """
-    from ..labeling.run import subject_name_from_static
+    from ..labeling.outputs import subject_name_from_static
     from ..neurik import NeurIKSystem, default_checkpoint
     from .report import plot_angles, write_report, write_summary
 
