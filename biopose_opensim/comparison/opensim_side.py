@@ -105,7 +105,7 @@ def run_label(static: Path, trial: Path, out_dir: Path, model: Path, marker_set:
               mass: float | None = None, height: float | None = None, progress: bool = True) -> OpenSimSolution:
     """``label`` on one subject (``static`` + ``trial``) into ``out_dir`` at :data:`LABEL_ACCURACY`."""
     from ..labeling import LabelConfig
-    from ..labeling.subject import SubjectSpec, label_subject
+    from ..labeling import SubjectSpec, label_subject
 
     scale_setup, ik_setup = setups_beside(marker_set) if marker_set is not None else (None, None)
     cfg = LabelConfig(model=model, markers=marker_set, scale_setup=scale_setup, ik_setup=ik_setup,

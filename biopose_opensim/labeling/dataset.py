@@ -45,7 +45,8 @@ from .config import LabelConfig
 from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
 from .outputs import SubjectPaths
 from . import resume as _resume
-from .subject import PreparedSubject, SubjectSpec, TrialResult, finish_subject
+from .results import PreparedSubject, SubjectSpec, TrialResult
+from .subject import finish_subject
 
 log = logging.getLogger(__name__)
 

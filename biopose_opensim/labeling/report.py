@@ -20,7 +20,7 @@ from .plausibility import report_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from .outputs import SubjectPaths
-    from .subject import PreparedSubject, TrialResult
+    from .results import PreparedSubject, TrialResult
 
 log = logging.getLogger(__name__)
 

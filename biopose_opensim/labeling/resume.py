@@ -26,7 +26,8 @@ from ..io import MarkerData
 from .config import LabelConfig
 from .outputs import SubjectPaths, TrialPaths, safe_name
 from .static import check_window
-from .subject import PreparedSubject, SubjectSpec, TrialResult, label_trial, prepare_subject
+from .results import PreparedSubject, SubjectSpec, TrialResult
+from .subject import label_trial, prepare_subject
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import InputFileError
 from ..paths import PACKAGE_DATA_DIR
 from .layout import discover
-from .subject import SubjectSpec
+from .results import SubjectSpec
 
 #: Dataset root of the shipped sample.
 SAMPLE_ROOT = PACKAGE_DATA_DIR / "sample"

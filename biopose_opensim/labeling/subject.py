@@ -2,7 +2,7 @@
 
 The work is split in three steps so that a dataset runner can spread trials over processes or a Dask cluster:
 :func:`prepare_subject` (scale, once per subject), :func:`label_trial` (IK, once per trial, independent),
-:func:`finish_subject` (report). :func:`label_subject` runs the three serially. Every output is written
+:func:`finish_subject` (report). :func:`.one_subject.label_subject` runs the three serially. Every output is written
 atomically; OpenSim's own outputs are produced in a staging folder inside the output folder and moved into
 place when complete.
 """
@@ -12,7 +12,6 @@ import contextlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -23,12 +22,14 @@ from ..errors import ConfigError, InputFileError
 from ..io import MotionData, write_mot
 from ..osim.ik import run_ik
 from ..osim.scale import run_scale
-from ..osim.setups import Measurement, read_ik_setup, write_ik_setup, write_scale_setup
+from ..osim.setups import read_ik_setup, write_ik_setup, write_scale_setup
 from .config import LabelConfig, check_subject_value
 from .labels import read_labels, scale_array, write_labels
 from .posing import restore_defaults, static_pose_estimate, write_posed_model
+from .results import PreparedSubject, SubjectResult, SubjectSpec, TrialResult
 from .outputs import SubjectPaths, move_into_place, refuse_existing, safe_name, staging_dir
-from .plausibility import ScaleCheck, SpanCheck, check_scale_factors, check_span
+from .plausibility import check_scale_factors, check_span
+from .report import write_report
 from .resolve import marker_positions, resolve_ik_only, resolve_setups
 from .static import check_window
 from .trials import check_shared_markers, clean_trial, read_markers, write_clean_trc
@@ -37,113 +38,6 @@ log = logging.getLogger(__name__)
 
 #: number of worst markers listed per trial
 N_WORST = 3
-
-
-@dataclass(frozen=True)
-class SubjectSpec:
-    """One subject's inputs. ``mass`` in kg and ``height`` in m override the configuration's values.
-
-    ``static`` None: IK only on the configuration's ``model`` as given (already the subject's scaled model).
-    """
-
-    name: str
-    static: Path | None
-    trials: tuple[Path, ...]
-    mass: float | None = None
-    height: float | None = None
-    sex: str | None = None
-
-
-@dataclass(frozen=True)
-class PreparedSubject:
-    """A scaled subject ready for IK: paths and resolved settings only, so it pickles to worker processes."""
-
-    name: str
-    out_dir: Path
-    #: the configuration with every resolved value filled in (model, markers, accuracy, window, mass, ...)
-    config: LabelConfig
-    #: the model IK runs on: ``<subject>_scaled.osim``, or with ``ik_only`` the given model where it is
-    scaled_model: Path
-    #: the ScaleTool setup that ran (None with ``ik_only``)
-    setup_scale: Path | None
-    setup_ik: Path
-    scale_factors_json: Path
-    #: per body: (sx, sy, sz), OpenSim ScaleTool semantics, model body order
-    scale_factors: tuple[tuple[str, tuple[float, float, float]], ...]
-    static_window: tuple[float, float] | None
-    static_window_source: str
-    mass: float | None
-    height: float | None
-    sex: str | None
-    accuracy: float
-    constraint_weight: float
-    #: trial marker name -> model marker name, applied to every trial before IK
-    marker_renames: tuple[tuple[str, str], ...]
-    #: names of the markers IK tracks (weight > 0)
-    ik_markers: tuple[str, ...]
-    #: MarkerPlacer's static-fit marker RMS before moving the markers, m (None without marker placement)
-    static_rms: float | None
-    static_max: float | None
-    static_worst: str | None
-    #: (marker, error m) of the static fit before marker placement moved the markers, largest first
-    static_marker_errors: tuple[tuple[str, float], ...]
-    #: MarkerPlacer's static pose: (coordinate, value rad or m)
-    static_pose: tuple[tuple[str, float], ...]
-    measurements: tuple[Measurement, ...]
-    #: measurement name -> "default", "auto" or "setup"
-    measurement_sources: tuple[tuple[str, str], ...]
-    model_markers: tuple[str, ...]
-    total_mass: float
-    notes: tuple[str, ...]
-    seconds: float
-    #: True: IK only on the given model (no scaling, no marker placement; scale factors reported as 1)
-    ik_only: bool = False
-    #: (marker, (x, y, z) m) of the model (generic, or the given model with ``ik_only``) in its default pose:
-    #: the reference of the unit plausibility check of every trial
-    model_marker_positions: tuple[tuple[str, tuple[float, float, float]], ...] = ()
-    #: unit plausibility figures of the static trial and of the scale factors (None with ``ik_only``)
-    static_span: SpanCheck | None = None
-    scale_check: ScaleCheck | None = None
-
-
-@dataclass(frozen=True)
-class TrialResult:
-    """Outcome of IK on one trial. Errors in metres; ``worst_markers`` holds (name, RMS over frames in m)."""
-
-    name: str
-    status: str  # "done" or "skipped"
-    n_frames: int
-    rms_error: float  # mean over frames of the per-frame marker RMS
-    max_error: float  # largest marker error of any frame
-    worst_markers: tuple[tuple[str, float], ...]
-    ik_mot: Path
-    marker_errors: Path
-    labels: Path
-    seconds: float
-    source: Path | None = None
-    #: per-frame marker RMS percentiles (5, 50, 95), m: the label noise floor
-    rms_percentiles: tuple[float, float, float] = (float("nan"),) * 3
-    time_range: tuple[float, float] | None = None
-    gaps_filled: int = 0
-    #: gaps left to OpenSim's per-frame skip: (marker, start s, end s)
-    gaps_unfilled: tuple[tuple[str, float, float], ...] = ()
-    unused_markers: tuple[str, ...] = ()
-    #: (trial's marker span, model's span of the same markers), m: the unit plausibility figures
-    marker_span: tuple[float, float] = (float("nan"),) * 2
-
-
-@dataclass(frozen=True)
-class SubjectResult:
-    """Outcome of labelling one subject."""
-
-    name: str
-    out_dir: Path
-    scaled_model: Path
-    scale_factors_json: Path
-    trials: tuple[TrialResult, ...]
-    report: Path
-    config_toml: Path
-    seconds: float
 
 
 # ------------------------------------------------------------------------------------------------- scale
@@ -453,8 +347,6 @@ def _ignore_nan_warnings():
 # ------------------------------------------------------------------------------------------------- report
 def finish_subject(prepared: PreparedSubject, results: Sequence[TrialResult]) -> SubjectResult:
     """Write ``report.md`` with PNG plots and the resolved ``label_config.toml``."""
-    from .report import write_report
-
     t0 = time.perf_counter()
     paths = SubjectPaths(prepared.out_dir, prepared.name)
     atomic_write_text(paths.config_toml, prepared.config.to_toml())
@@ -489,44 +381,3 @@ def check_units_up_front(spec: SubjectSpec, config: LabelConfig, trials: Sequenc
     for what, data in files:
         renames = marker_renames(data.marker_names, list(reference)) if config.marker_aliases else {}
         check_span(data.rename(renames) if renames else data, reference, what)
-
-
-def label_subject(
-    spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: bool = False, progress: bool = True
-) -> SubjectResult:
-    """Scale, IK every trial, report: :func:`prepare_subject`, :func:`label_trial` per trial, :func:`finish_subject`.
-
-    A rerun of the same command after a failure or Ctrl-C resumes: the scaling is reused and finished trials
-    are skipped (:mod:`.resume`); a run that fails or is interrupted leaves no partial outputs.
-
-    Raises:
-        ConfigError: no trials, or two trials with the same name.
-        OutputExistsError: ``out_dir`` holds results this run may not continue, and ``overwrite`` is False.
-        BioposeError: any bad input (before anything is written when it can be checked up front).
-    """
-    from tqdm import tqdm
-
-    trials = tuple(Path(t) for t in spec.trials)
-    if not trials:
-        raise ConfigError("no trials given; give at least one motion trial (--trials T1.trc ...)")
-    stems = [safe_name(t.stem) for t in trials]
-    dupes = sorted({s for s in stems if stems.count(s) > 1})
-    if dupes:
-        raise ConfigError(f"trials with the same name: {', '.join(dupes)}; output files would collide")
-    for t in trials:
-        if not t.is_file():
-            raise InputFileError(t, "trial not found")
-    from . import resume  # resume and clean failure: see that module
-
-    reused = resume.reusable(spec, config, out_dir, overwrite)  # refuses results it may not continue
-    # malformed trials and IK time ranges outside a trial fail here, before anything is scaled or written
-    datas = [(t, read_markers(t, config.up_axis)) for t in trials]
-    resume.check_time_ranges(datas, config)
-    check_units_up_front(spec, config, datas)
-    prepared = reused or resume.prepare_cleanly(spec, config, out_dir, overwrite=overwrite)
-    results = []
-    bar = tqdm(trials, desc=f"IK {prepared.name}", unit="trial", disable=not progress, leave=False)
-    for t in bar:
-        bar.set_postfix_str(t.stem)
-        results.append(resume.label_trial_cleanly(prepared, t, overwrite=overwrite or reused is None))
-    return finish_subject(prepared, results)

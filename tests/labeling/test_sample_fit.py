@@ -18,7 +18,7 @@ from biopose_opensim.labeling.config import LabelConfig
 from biopose_opensim.labeling.fit_quality import EXCEEDS, GUIDANCE_MAX, GUIDANCE_RMS, WITHIN, group_fits
 from biopose_opensim.labeling.labels import read_labels
 from biopose_opensim.labeling.sample import SAMPLE_ROOT, sample_subject
-from biopose_opensim.labeling.subject import label_subject
+from biopose_opensim.labeling import label_subject
 
 #: bony-landmark mean per-frame RMS of the sample walk: measured 14.0 mm; bound with a 2 mm margin
 BONY_RMS_BOUND = 0.016
