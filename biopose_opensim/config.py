@@ -1,8 +1,10 @@
 """Typed configurations: frozen dataclasses read from and written to commented TOML.
 
-One home for the machinery every configuration uses (NeurIK, MQ-HMR): nested plain values (TOML / JSON) are
-checked against a dataclass's fields and defaults — unknown keys (with a close-match hint) and values of the wrong
-type are refused, naming the key and the source file — and values are written back as TOML.
+One home for the machinery every configuration uses (NeurIK, MQ-HMR, synth, adapters): nested plain values
+(TOML / JSON) are checked against a dataclass's fields, defaults and annotations — unknown keys (with a close-match
+hint) and values of the wrong type are refused, naming the key and the source file — and values are written back
+as TOML. Fields without a default are allowed (the caller supplies them); ``X | None`` fields unset by default are
+checked as ``X`` (``int``, ``float``, ``bool``; paths and strings as strings).
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import dataclasses
 import difflib
 import math
 import sys
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -52,22 +55,72 @@ def build_dataclass(cls, data: dict[str, Any], source: str, prefix: str = ""):
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a table")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    defaults = cls()
+    defaults = _defaults(cls)
+    hints = _type_hints(cls)
     values: dict[str, Any] = {}
     for key, value in data.items():
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=2)
             hint = f" (did you mean {', '.join(close)}?)" if close else f"; known: {', '.join(fields)}"
             raise ConfigError(f"{source}: unknown key '{prefix}{key}'{hint}")
-        default = getattr(defaults, key)
+        default = defaults[key]
+        if value is None and default is None:  # JSON null for a field that is unset by default
+            values[key] = None
+            continue
         if dataclasses.is_dataclass(default):
             values[key] = build_dataclass(type(default), value, source, f"{prefix}{key}.")
             continue
-        values[key] = _coerce(value, default, f"{prefix}{key}", source)
+        values[key] = _coerce(value, _example(default, hints.get(key)), f"{prefix}{key}", source)
     try:
         return cls(**values)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def _defaults(cls) -> dict[str, Any]:
+    """Field name -> default of dataclass ``cls`` (from ``cls()``; fields without a default map to ``None``)."""
+    try:
+        instance = cls()
+    except TypeError:  # required fields: the declared defaults
+        out = {}
+        for f in dataclasses.fields(cls):
+            if f.default is not dataclasses.MISSING:
+                out[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                out[f.name] = f.default_factory()
+            else:
+                out[f.name] = None
+        return out
+    return {f.name: getattr(instance, f.name) for f in dataclasses.fields(cls)}
+
+
+def _type_hints(cls) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # annotations that do not resolve: the defaults alone decide
+        return {}
+
+
+def _example(default: Any, hint: Any) -> Any:
+    """A value of the type ``_coerce`` should check: ``default`` unless it says nothing the annotation does.
+
+    ``None`` defaults take the non-``None`` type of an ``X | None`` annotation (``int``, ``float``, ``bool``;
+    strings and paths stay strings); tuples of numbers are checked as numbers (``(0.0,)``).
+    """
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if default is None and len(args) == 1 and args[0] in (bool, int, float):
+        return args[0]()
+    if default is None and len(args) == 1 and typing.get_origin(args[0]) is tuple:
+        hint, default = args[0], ()
+    if isinstance(default, tuple) and typing.get_origin(hint) is tuple:
+        items = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        if items and all(a is float for a in items):
+            return _FLOATS
+    return default
+
+
+#: Stands for a tuple of numbers in ``_coerce``.
+_FLOATS = (0.0,)
 
 
 def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
@@ -88,6 +141,11 @@ def _coerce(value: Any, default: Any, key: str, source: str) -> Any:
             raise bad("a finite number")
         return float(value)
     if isinstance(default, tuple):
+        if default is _FLOATS:
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v)) for v in value):
+                raise bad("a list of finite numbers")
+            return tuple(float(v) for v in value)
         if default and all(isinstance(v, int) and not isinstance(v, bool) for v in default):
             if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) and not isinstance(v, bool)
                                                                for v in value):
