@@ -15,8 +15,9 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import CoordinateMismatchError, MarkerMismatchError
-from ._opensim import import_opensim, read_file
+from ._opensim import import_opensim
 from ._run import OpenSimToolError
+from .model import load_model
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,7 @@ def scale_model_manually(model_file: str | Path, body_names: Sequence[str], fact
     """
     osim = import_opensim()
     factors = np.asarray(factors, dtype=float).reshape(len(body_names), 3)
-    model = read_file(osim.Model, Path(model_file), "model")
-    if marker_set is not None:
-        model.updateMarkerSet(read_file(osim.MarkerSet, Path(marker_set), "marker set"))
+    model = load_model(model_file, markers=marker_set, keep_existing=True)
     if name:
         model.setName(name)
     model.finalizeConnections()
@@ -92,8 +91,7 @@ def replay_markers(model_file: str | Path, coordinate_names: Sequence[str], valu
     Raises:
         CoordinateMismatchError / MarkerMismatchError: a name the model lacks (named).
     """
-    osim = import_opensim()
-    model = read_file(osim.Model, Path(model_file), "model")
+    model = load_model(model_file)
     state = model.initSystem()
     cs, ms = model.getCoordinateSet(), model.getMarkerSet()
     absent = [n for n in coordinate_names if not cs.contains(n)]
