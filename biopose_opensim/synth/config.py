@@ -1,24 +1,34 @@
-"""Settings of a synthetic dataset build: one typed home for the defaults of ``python -m biopose_opensim.synth``."""
+"""Settings of a synthetic dataset build: one typed home for the defaults of ``python -m biopose_opensim.synth``.
+
+A :class:`SynthConfig` is read from a TOML file (``--config FILE.toml``, :func:`load_synth_config`; relative paths
+are taken from the file's folder), overridden by the flags given on the command line, and saved beside the
+dataset as ``config.toml`` (paths made absolute, :meth:`SynthConfig.resolved_toml`), which ``--config`` reads back.
+"""
 from __future__ import annotations
 
 import dataclasses
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..activities import check_activity
 from ..bodymodels.registry import body_model_spec
+from ..config import TomlConfig, plain, read_toml
 from ..errors import ConfigError
 from ..paths import default_model_path
 
 #: Activities built when ``--activities`` is not given.
 DEFAULT_ACTIVITIES = ("walk", "squat", "run")
+#: The resolved configuration, saved in the dataset folder (TOML, read back by ``--config``).
+CONFIG_TOML = "config.toml"
+#: Fields holding one path, resolved from the TOML file's folder when relative.
+_PATH_FIELDS = ("out", "smpl_model_dir", "shapes", "model")
 
 
 @dataclass(frozen=True)
-class SynthConfig:
-    """Everything that determines a synthetic dataset (saved as ``synth_config.json`` beside it).
+class SynthConfig(TomlConfig):
+    """Everything that determines a synthetic dataset (saved as ``synth_config.json`` and ``config.toml`` beside it).
 
     Attributes:
         out: dataset root folder.
@@ -115,9 +125,59 @@ class SynthConfig:
             out[f.name] = v
         return out
 
+    TOML_HEADER = (
+        "Synthetic dataset build: python -m biopose_opensim.synth --config THIS_FILE (flags override it).",
+        "Keys are the long options without '--' and with '_' for '-' (docs/datasets.md, Options; --motion is",
+        "motions, a list); also static_duration (s), mask_threshold (m), split (train/val/test fractions) and",
+        "shard_frames (frames per shard).",
+        "Relative paths are taken from this file's folder. A key left out keeps its default.",
+    )
+
+    def resolved_toml(self) -> str:
+        """The configuration as commented TOML, paths made absolute (what ``config.toml`` holds)."""
+        absolute = {name: getattr(self, name).resolve() for name in _PATH_FIELDS if getattr(self, name) is not None}
+        absolute["motions"] = tuple(m.resolve() for m in self.motions)
+        if self.marker_set is not None and _is_yaml(self.marker_set):
+            absolute["marker_set"] = str(Path(self.marker_set).resolve())
+        return dataclasses.replace(self, **absolute).to_toml()
+
     def identity(self) -> dict[str, Any]:
         """The settings that determine the dataset's content (not where or how fast it is built)."""
         d = self.to_dict()
         for k in ("out", "workers", "scheduler", "overwrite"):
             d.pop(k)
         return d
+
+
+def _is_yaml(marker_set: str) -> bool:
+    return Path(marker_set).suffix.lower() in (".yaml", ".yml")
+
+
+def load_synth_config(path: str | Path | None, flags: Mapping[str, Any]) -> SynthConfig:
+    """The build's configuration: the TOML file ``path`` (if any), then the ``flags`` given (``None``: not given).
+
+    Relative paths in the file (``out``, ``model``, ``shapes``, ``smpl_model_dir``, ``motions``, a ``marker_set``
+    YAML) are taken from the file's folder; flags keep the working directory's.
+
+    Raises:
+        InputFileError: a missing or malformed TOML file.
+        ConfigError: an unknown key or a value of the wrong type (naming the file and key), no ``out`` in either,
+            or a bad value (as for flags).
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    if path is None:
+        return SynthConfig(**given)
+    path = Path(path)
+    data = read_toml(path)
+    base = path.parent
+    for name in _PATH_FIELDS:
+        if isinstance(data.get(name), str):
+            data[name] = str(base / data[name])
+    if isinstance(data.get("motions"), list):
+        data["motions"] = [str(base / m) if isinstance(m, str) else m for m in data["motions"]]
+    if isinstance(data.get("marker_set"), str) and _is_yaml(data["marker_set"]):
+        data["marker_set"] = str(base / data["marker_set"])
+    merged = {**data, **plain(given)}
+    if "out" not in merged:
+        raise ConfigError(f"{path}: no dataset folder: give --out DIR or out = \"DIR\" in the file")
+    return SynthConfig.from_dict(merged, str(path))

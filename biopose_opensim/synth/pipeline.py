@@ -25,7 +25,7 @@ from ..errors import OutputExistsError
 from ..labeling import LabelConfig
 from ..markers.sets import load_marker_set
 from .assemble import DatasetResult, label_and_assemble, read_done
-from .config import SynthConfig
+from .config import CONFIG_TOML, SynthConfig
 from .generate import SubjectPlan, check_motions, generate_subject, plan_styles
 from .jobs import SubjectJob, TrialJob
 from .masks import bony_markers
@@ -131,6 +131,7 @@ def _build(config: SynthConfig, progress: bool, argv: list[str] | None, schedule
     config.out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(config.out / CONFIG_FILE, json.dumps({"config": config.to_dict(),
                                                             "identity": config.identity()}, indent=1))
+    atomic_write_text(config.out / CONFIG_TOML, config.resolved_toml())
     plans = [SubjectPlan(shape=s, out_dir=config.out / "subjects" / s.name, split=splits[s.name], model=config.model,
                          marker_set=str(yaml_set), motions=styles[i], fps=config.fps,
                          static_duration=config.static_duration, noise_mm=config.noise_mm,
