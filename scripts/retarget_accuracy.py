@@ -38,12 +38,13 @@ def main(argv=None) -> int:
     from biopose_opensim.io import read_coordinates
     from biopose_opensim.label import main as label_main
     from biopose_opensim.markers.sets import load_marker_set
-    from biopose_opensim.motion import model_coordinates, read_motion, write_synthetic_trials
+    from biopose_opensim.motion import read_motion, write_synthetic_trials
+    from biopose_opensim.osim import CoordinateSpace
     from biopose_opensim.paths import MARKER_SETS_DIR, default_model_path
     from test_retarget_label import arm_raise_motion
 
     model = default_model_path()
-    coords = model_coordinates(model)
+    coords = CoordinateSpace.from_osim(model)
     rotational = dict(zip(coords.names, coords.rotational))
     bm = AnnyBodyModel()
     ms = load_marker_set("anny_d3ke")
