@@ -218,3 +218,16 @@ def test_rerun_refuses_then_resumes(built):
     assert (out / "subjects" / "s000" / "squat_ik.mot").stat().st_mtime_ns == ik_mtime
     m = json.loads((out / "manifest.json").read_text())
     assert m["totals"]["trials"] == 4
+
+
+def test_resolved_config_saved_as_toml(built):
+    """``config.toml`` beside the dataset holds the resolved settings; ``--config`` reads them back."""
+    from biopose_opensim.synth.config import load_synth_config
+
+    out, _, _ = built
+    cfg = load_synth_config(out / "config.toml", {})
+    assert cfg.out == out.resolve() and cfg.subjects == 2 and cfg.seed == 3 and cfg.activities == ("squat",)
+    assert [m.name for m in cfg.motions] == ["normal.mot"] and cfg.motions[0].is_absolute()
+    assert cfg.duration == 1.0 and cfg.fps == 30.0 and cfg.workers == 2
+    saved = json.loads((out / "synth_config.json").read_text())["identity"]
+    assert cfg.identity() == saved
