@@ -208,7 +208,6 @@ def marker_locations_in_ground(model, markers: Sequence[MarkerInfo], coordinates
     return out
 
 
-
 def _base_name(frame) -> str:
     base = frame.findBaseFrame()
     return base.getName()
