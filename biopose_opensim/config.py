@@ -14,7 +14,7 @@ import math
 import sys
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from .errors import ConfigError, InputFileError
 
@@ -75,6 +75,44 @@ def build_dataclass(cls, data: dict[str, Any], source: str, prefix: str = ""):
         return cls(**values)
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
+
+
+def load_toml_config(cls, path: str | Path | None, flags: Mapping[str, Any], *, paths: Sequence[str] = (),
+                     path_lists: Sequence[str] = (), yaml_paths: Sequence[str] = (),
+                     required: Mapping[str, str] | None = None):
+    """A command's configuration: dataclass ``cls`` from the TOML file ``path`` (if any), then the ``flags`` given.
+
+    ``flags`` maps field names to the command line's values, ``None`` meaning "not given": those given override the
+    file, fields in neither keep their defaults. Without a file the dataclass is built from the flags as they are.
+    Relative paths in the file are taken from its folder: the fields in ``paths`` (one path), ``path_lists`` (a
+    list of paths) and ``yaml_paths`` (a name, or a path when it ends in ``.yaml``/``.yml``).
+
+    Raises:
+        InputFileError: a missing or malformed file.
+        ConfigError: an unknown key or a value of the wrong type (naming the file and key); a field of
+            ``required`` (name -> what to give) in neither the file nor the flags.
+    """
+    given = {k: v for k, v in flags.items() if v is not None}
+    if path is None:
+        return cls(**given)
+    path = Path(path)
+    data = read_toml(path)
+    base = path.parent
+    for name in paths:
+        if isinstance(data.get(name), str):
+            data[name] = str(base / data[name])
+    for name in path_lists:
+        if isinstance(data.get(name), list):
+            data[name] = [str(base / v) if isinstance(v, str) else v for v in data[name]]
+    for name in yaml_paths:
+        value = data.get(name)
+        if isinstance(value, str) and Path(value).suffix.lower() in (".yaml", ".yml"):
+            data[name] = str(base / value)
+    merged = {**data, **plain(given)}
+    for name, what in (required or {}).items():
+        if name not in merged:
+            raise ConfigError(f"{path}: {what}")
+    return build_dataclass(cls, merged, str(path))
 
 
 def _defaults(cls) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 
 from ..activities import check_activity
 from ..bodymodels.registry import body_model_spec
-from ..config import TomlConfig, plain, read_toml
+from ..config import TomlConfig, load_toml_config
 from ..errors import ConfigError
 from ..paths import default_model_path
 
@@ -164,20 +164,6 @@ def load_synth_config(path: str | Path | None, flags: Mapping[str, Any]) -> Synt
         ConfigError: an unknown key or a value of the wrong type (naming the file and key), no ``out`` in either,
             or a bad value (as for flags).
     """
-    given = {k: v for k, v in flags.items() if v is not None}
-    if path is None:
-        return SynthConfig(**given)
-    path = Path(path)
-    data = read_toml(path)
-    base = path.parent
-    for name in _PATH_FIELDS:
-        if isinstance(data.get(name), str):
-            data[name] = str(base / data[name])
-    if isinstance(data.get("motions"), list):
-        data["motions"] = [str(base / m) if isinstance(m, str) else m for m in data["motions"]]
-    if isinstance(data.get("marker_set"), str) and _is_yaml(data["marker_set"]):
-        data["marker_set"] = str(base / data["marker_set"])
-    merged = {**data, **plain(given)}
-    if "out" not in merged:
-        raise ConfigError(f"{path}: no dataset folder: give --out DIR or out = \"DIR\" in the file")
-    return SynthConfig.from_dict(merged, str(path))
+    return load_toml_config(SynthConfig, path, flags, paths=_PATH_FIELDS, path_lists=("motions",),
+                            yaml_paths=("marker_set",),
+                            required={"out": 'no dataset folder: give --out DIR or out = "DIR" in the file'})
