@@ -14,7 +14,7 @@ import math
 import sys
 import typing
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from .errors import ConfigError, InputFileError
 
@@ -77,15 +77,19 @@ def build_dataclass(cls, data: dict[str, Any], source: str, prefix: str = ""):
         raise ConfigError(f"{source}: {exc}") from None
 
 
-def load_toml_config(cls, path: str | Path | None, flags: Mapping[str, Any], *, paths: Sequence[str] = (),
-                     path_lists: Sequence[str] = (), yaml_paths: Sequence[str] = (),
+def _is_yaml(value: Any) -> bool:
+    return isinstance(value, (str, Path)) and Path(value).suffix.lower() in (".yaml", ".yml")
+
+
+def load_toml_config(cls, path: str | Path | None, flags: Mapping[str, Any], *,
                      required: Mapping[str, str] | None = None):
-    """A command's configuration: dataclass ``cls`` from the TOML file ``path`` (if any), then the ``flags`` given.
+    """A command's configuration: :class:`TomlConfig` ``cls`` from the TOML file ``path`` (if any), then ``flags``.
 
     ``flags`` maps field names to the command line's values, ``None`` meaning "not given": those given override the
     file, fields in neither keep their defaults. Without a file the dataclass is built from the flags as they are.
-    Relative paths in the file are taken from its folder: the fields in ``paths`` (one path), ``path_lists`` (a
-    list of paths) and ``yaml_paths`` (a name, or a path when it ends in ``.yaml``/``.yml``).
+    Relative paths in the file are taken from its folder: the fields ``cls.TOML_PATHS`` (one path),
+    ``cls.TOML_PATH_LISTS`` (a list of paths) and ``cls.TOML_YAML_PATHS`` (a name, or a path when it ends in
+    ``.yaml``/``.yml``).
 
     Raises:
         InputFileError: a missing or malformed file.
@@ -98,16 +102,15 @@ def load_toml_config(cls, path: str | Path | None, flags: Mapping[str, Any], *, 
     path = Path(path)
     data = read_toml(path)
     base = path.parent
-    for name in paths:
+    for name in cls.TOML_PATHS:
         if isinstance(data.get(name), str):
             data[name] = str(base / data[name])
-    for name in path_lists:
+    for name in cls.TOML_PATH_LISTS:
         if isinstance(data.get(name), list):
             data[name] = [str(base / v) if isinstance(v, str) else v for v in data[name]]
-    for name in yaml_paths:
-        value = data.get(name)
-        if isinstance(value, str) and Path(value).suffix.lower() in (".yaml", ".yml"):
-            data[name] = str(base / value)
+    for name in cls.TOML_YAML_PATHS:
+        if isinstance(data.get(name), str) and _is_yaml(data[name]):
+            data[name] = str(base / data[name])
     merged = {**data, **plain(given)}
     for name, what in (required or {}).items():
         if name not in merged:
@@ -214,6 +217,11 @@ class TomlConfig:
     commented TOML (``TOML_HEADER`` lines, top-level values, then one table per nested dataclass)."""
 
     TOML_HEADER: tuple[str, ...] = ()
+    #: Fields holding one path, a list of paths, or a name-or-YAML-path: taken from a TOML file's folder when
+    #: relative (:func:`load_toml_config`), made absolute by :meth:`resolved_toml`.
+    TOML_PATHS: tuple[str, ...] = ()
+    TOML_PATH_LISTS: tuple[str, ...] = ()
+    TOML_YAML_PATHS: tuple[str, ...] = ()
 
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
@@ -237,3 +245,16 @@ class TomlConfig:
             if isinstance(values, dict):
                 lines += ["", f"[{section}]"] + [f"{k} = {toml_value(v)}" for k, v in values.items()]
         return "\n".join(lines) + "\n"
+
+    def resolved_toml(self) -> str:
+        """:meth:`to_toml` with every path field made absolute (what a command saves beside its outputs)."""
+        changes: dict[str, Any] = {}
+        for name in self.TOML_PATHS:
+            if getattr(self, name) is not None:
+                changes[name] = Path(getattr(self, name)).resolve()
+        for name in self.TOML_PATH_LISTS:
+            changes[name] = tuple(Path(v).resolve() for v in getattr(self, name))
+        for name in self.TOML_YAML_PATHS:
+            if _is_yaml(getattr(self, name)):
+                changes[name] = str(Path(getattr(self, name)).resolve())
+        return dataclasses.replace(self, **changes).to_toml()

@@ -2,7 +2,8 @@
 
 A :class:`SynthConfig` is read from a TOML file (``--config FILE.toml``, :func:`load_synth_config`; relative paths
 are taken from the file's folder), overridden by the flags given on the command line, and saved beside the
-dataset as ``config.toml`` (paths made absolute, :meth:`SynthConfig.resolved_toml`), which ``--config`` reads back.
+dataset as ``config.toml`` (paths made absolute, :meth:`~biopose_opensim.config.TomlConfig.resolved_toml`),
+which ``--config`` reads back.
 """
 from __future__ import annotations
 
@@ -22,8 +23,6 @@ from ..paths import default_model_path
 DEFAULT_ACTIVITIES = ("walk", "squat", "run")
 #: The resolved configuration, saved in the dataset folder (TOML, read back by ``--config``).
 CONFIG_TOML = "config.toml"
-#: Fields holding one path, resolved from the TOML file's folder when relative.
-_PATH_FIELDS = ("out", "smpl_model_dir", "shapes", "model")
 
 
 @dataclass(frozen=True)
@@ -132,14 +131,9 @@ class SynthConfig(TomlConfig):
         "shard_frames (frames per shard).",
         "Relative paths are taken from this file's folder. A key left out keeps its default.",
     )
-
-    def resolved_toml(self) -> str:
-        """The configuration as commented TOML, paths made absolute (what ``config.toml`` holds)."""
-        absolute = {name: getattr(self, name).resolve() for name in _PATH_FIELDS if getattr(self, name) is not None}
-        absolute["motions"] = tuple(m.resolve() for m in self.motions)
-        if self.marker_set is not None and _is_yaml(self.marker_set):
-            absolute["marker_set"] = str(Path(self.marker_set).resolve())
-        return dataclasses.replace(self, **absolute).to_toml()
+    TOML_PATHS = ("out", "smpl_model_dir", "shapes", "model")
+    TOML_PATH_LISTS = ("motions",)
+    TOML_YAML_PATHS = ("marker_set",)
 
     def identity(self) -> dict[str, Any]:
         """The settings that determine the dataset's content (not where or how fast it is built)."""
@@ -147,10 +141,6 @@ class SynthConfig(TomlConfig):
         for k in ("out", "workers", "scheduler", "overwrite"):
             d.pop(k)
         return d
-
-
-def _is_yaml(marker_set: str) -> bool:
-    return Path(marker_set).suffix.lower() in (".yaml", ".yml")
 
 
 def load_synth_config(path: str | Path | None, flags: Mapping[str, Any]) -> SynthConfig:
@@ -164,6 +154,5 @@ def load_synth_config(path: str | Path | None, flags: Mapping[str, Any]) -> Synt
         ConfigError: an unknown key or a value of the wrong type (naming the file and key), no ``out`` in either,
             or a bad value (as for flags).
     """
-    return load_toml_config(SynthConfig, path, flags, paths=_PATH_FIELDS, path_lists=("motions",),
-                            yaml_paths=("marker_set",),
+    return load_toml_config(SynthConfig, path, flags,
                             required={"out": 'no dataset folder: give --out DIR or out = "DIR" in the file'})
