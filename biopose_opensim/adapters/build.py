@@ -33,11 +33,11 @@ from ..labeling import LabelConfig
 from ..labeling.outputs import safe_name
 from ..markers.sets import load_marker_set
 from ..markers.virtual import apply_marker_plan, compile_marker_set
+from ..markers.vocabulary import bony_markers, bony_markers_of_set
 from ..paths import default_model_path
 from ..synth.assemble import DatasetResult, label_and_assemble
 from ..synth.jobs import SubjectJob, TrialJob
 from ..synth.marker_files import resolve_marker_files
-from ..synth.masks import bony_markers
 from ..synth.subjects import split_subjects
 from .opencap import read_opencap_session
 from .sequences import SmplSequence, read_amass, read_bedlam
@@ -197,7 +197,7 @@ def _build_smpl(kind: str, files: Sequence[Path], out: Path, model_dir: Path, *,
     mfiles = resolve_marker_files(model_type, marker_set, model)
     yaml_set, xml = mfiles.yaml, mfiles.markers_xml
     vset = load_marker_set(yaml_set)
-    bony = tuple(m.name for m in vset.markers if m.group == "bony") or bony_markers(vset.names)
+    bony = bony_markers_of_set(vset)
     splits = split_subjects(list(groups), seed)
     plans = [SmplSubjectPlan(n, tuple(fs), kind, out / "subjects" / n, splits[n], Path(model_dir), yaml_set, fps)
              for n, fs in groups.items()]

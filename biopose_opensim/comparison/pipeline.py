@@ -46,12 +46,12 @@ def bony_landmarks(marker_set: Path | None, names: tuple[str, ...]) -> tuple[str
     made from (``marker_sets/<set>.yaml`` beside ``<set>_<model>_markers.xml``, the markers the NeurIK evaluation
     uses), else the known bony landmarks among ``names``."""
     from ..markers.sets import load_marker_set
-    from ..synth.masks import bony_markers
+    from ..markers.vocabulary import BONY, bony_markers
 
     if marker_set is not None:
         for yaml in sorted(marker_set.parent.glob("*.yaml"), key=lambda p: -len(p.stem)):
             if marker_set.name.startswith(yaml.stem + "_"):
-                group = {m.name for m in load_marker_set(yaml).markers if m.group == "bony"}
+                group = {m.name for m in load_marker_set(yaml).markers if m.group == BONY}
                 if group:
                     return tuple(n for n in names if n in group)
     return bony_markers(names)

@@ -4,7 +4,7 @@
 ``forward(q, s=None)`` returns an :class:`FKResult` (body transforms, joint centres, markers) in the ground
 frame, batched over any leading dimensions, on CPU or GPU, in float32 or float64. See ``docs/kinematics.md``.
 """
-from .landmarks import BONY_LANDMARKS
+from ..markers.vocabulary import DEFAULT_MODEL_BONY_LANDMARKS as BONY_LANDMARKS
 from .layer import FKResult, OsimFK, random_poses
 from .tree import ModelTree, load_model_tree
 

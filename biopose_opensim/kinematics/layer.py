@@ -28,10 +28,10 @@ import torch
 from torch import nn
 
 from ..errors import MarkerMismatchError
+from ..markers.vocabulary import DEFAULT_MODEL_BONY_LANDMARKS
 from ..osim.model import MotionType
 from . import fk as fkmath
 from . import native, unrolled
-from .landmarks import BONY_LANDMARKS
 from .tree import ModelTree, load_model_tree
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class OsimFK(nn.Module):
         self.register_buffer(
             "default_values", torch.tensor([c.default_value for c in indep], dtype=dtype), persistent=False
         )
-        self.landmark_names: tuple[str, ...] = tuple(n for n in BONY_LANDMARKS if n in self.marker_names)
+        self.landmark_names: tuple[str, ...] = tuple(n for n in DEFAULT_MODEL_BONY_LANDMARKS if n in self.marker_names)
         self._compile_kwargs: dict | None = None
         self._programs: dict = {}
         #: Which path the last ``forward`` call ran: ``"native"`` (the compiled program as one C++ kernel),

@@ -23,7 +23,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..io import MarkerData
-from ..osim.protocol import BONY, CLUSTER, classify_marker
+from ..markers.vocabulary import BONY, CLUSTER, classify_marker
 from ..osim.setups import Measurement
 
 #: OpenSim's guidance: per-frame marker RMS at most 2 cm (m).

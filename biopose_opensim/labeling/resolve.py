@@ -4,7 +4,7 @@ Precedence, for every setting: explicit configuration (command line, TOML) > sub
 the lab's setup template > the automatic choice. A lab's setup is used as a template: its measurements, manual
 scales, scaling order, marker and coordinate tasks, time ranges, accuracy and constraint weight are kept, its
 paths are resolved relative to the setup file, and the model, marker set, static trial and outputs are replaced
-by this subject's. Without templates, the protocol of :mod:`biopose_opensim.osim.protocol` is used.
+by this subject's. Without templates, the protocol of :mod:`biopose_opensim.markers.protocol` is used.
 """
 from __future__ import annotations
 
@@ -18,17 +18,10 @@ import numpy as np
 
 from ..errors import ConfigError, CoordinateMismatchError, InputFileError, MarkerMismatchError
 from ..io import MarkerData, read_coordinates
+from ..markers.protocol import Protocol, build_protocol, rename_measurements, rename_tasks
+from ..markers.vocabulary import VIRTUAL, body_hint, classify_marker, marker_renames
 from ..osim.markerset import add_markers, replace_markers, write_markerset
 from ..osim.model import ModelInfo, closest_names, load_model, model_info
-from ..osim.protocol import (
-    Protocol,
-    body_hint,
-    build_protocol,
-    classify_marker,
-    marker_renames,
-    rename_measurements,
-    rename_tasks,
-)
 from ..osim.setups import CoordinateTask, IKSetup, ScaleSetup, read_ik_setup, read_scale_setup
 from ..paths import default_model_path
 from .config import DEFAULT_ACCURACY, LabelConfig
@@ -121,7 +114,7 @@ def resolve_setups(name: str, static_path: Path, mass: float | None, height: flo
     if scale_tpl is None and config.add_trial_markers:
         model_names = set(info.marker_names)
         for n in static.data.marker_names:
-            body = body_hint(n, info.body_names) if n not in model_names and classify_marker(n) != "virtual" else None
+            body = body_hint(n, info.body_names) if n not in model_names and classify_marker(n) != VIRTUAL else None
             if body is not None:
                 added.append((n, body, (0.0, 0.0, 0.0)))
         if added:

@@ -367,7 +367,7 @@ def check_units_up_front(spec: SubjectSpec, config: LabelConfig, trials: Sequenc
     Raises:
         InputFileError: a file's markers span implausibly much or little for its declared unit.
     """
-    from ..osim.protocol import marker_renames
+    from ..markers.vocabulary import marker_renames
     from .resolve import reference_markers
 
     ik_only = spec.static is None

@@ -6,14 +6,17 @@
 Anny line up marker for marker. The SMPL vertex ids below are D3KE's (6890-vertex SMPL/SMPL-H topology); the Anny
 ids are derived by ``scripts/derive_anny_markers.py``.
 
-IK weights by group (see docs/virtual_markers.md): bony landmarks 10, other surface markers 2, joint centres 2,
-midpoints 1, ground projections 0 (they lie on the floor whatever the foot does, so they only serve scaling).
+IK weights by group (:data:`~.protocol.GROUP_WEIGHTS`, see docs/virtual_markers.md): bony landmarks
+(:data:`~.vocabulary.D3KE_BONY`) 10, other surface markers 2, joint centres 2, midpoints 1, ground projections 0
+(they lie on the floor whatever the foot does, so they only serve scaling).
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+from .protocol import GROUP_WEIGHTS
 from .sets import VirtualMarker, VirtualMarkerSet
+from .vocabulary import BONY, D3KE_BONY
 
 #: D3KE surface markers: name -> SMPL/SMPL-H vertex id (6890-vertex topology), in D3KE order.
 D3KE_SMPL_VERTICES: dict[str, int] = {
@@ -32,16 +35,6 @@ D3KE_SMPL_VERTICES: dict[str, int] = {
     "rthumb": 6191, "rindex": 5782, "rmiddle": 5905, "rring": 6016, "rpinky": 6133,
     "lthumb": 2746, "lindex": 2319, "lmiddle": 2445, "lring": 2556, "lpinky": 2673,
 }
-
-#: Surface markers on bony landmarks (IK weight 10); the others are "surface" (IK weight 2): the spine tracking
-#: markers and fingertips, and the acromion markers LSHO/RSHO, whose skin both body models skin partly to the
-#: upper arm (about half in Anny), so that they follow arm elevation.
-D3KE_BONY = frozenset({
-    "STRN", "T1", "T8", "T10", "T12", "C7", "CLAV", "LANK", "RANK", "LANI", "RANI", "LASI", "RASI", "LPSI", "RPSI",
-    "LTOE", "RTOE", "RHEE", "LHEE", "LKNE", "RKNE", "LKNI", "RKNI", "RIWR", "LIWR", "RELB", "LELB",
-    "RELBIN", "LELBIN", "LOWR", "ROWR", "RCLAV", "LCLAV", "RFHD", "LBHD", "LFHD", "RBHD", "LMT1", "LMT5", "RMT1",
-    "RMT5",
-})
 
 _HAND = [f"{f}{k}" for f in ("index", "middle", "pinky", "ring", "thumb") for k in (1, 2, 3)]
 #: D3KE joint markers: marker name -> SMPL-H joint name (SMPL-H order).
@@ -87,10 +80,6 @@ D3KE_GROUND: dict[str, str] = {
     "Virtual_Ground_LHEE": "LHEE",
 }
 
-#: IK weight of each group.
-GROUP_WEIGHTS: dict[str, float] = {"bony": 10.0, "surface": 2.0, "joint": 2.0, "midpoint": 1.0, "ground": 0.0}
-
-
 def d3ke_marker_set(
     vertex_ids: Mapping[str, int], name: str, body_model: str, n_vertices: int, description: str = "",
     descriptions: Mapping[str, str] | None = None,
@@ -106,7 +95,7 @@ def d3ke_marker_set(
     descriptions = descriptions or {}
     markers = []
     for m in D3KE_SMPL_VERTICES:
-        group = "bony" if m in D3KE_BONY else "surface"
+        group = BONY if m in D3KE_BONY else "surface"
         markers.append(VirtualMarker(m, "vertex", vertex=int(vertex_ids[m]), weight=GROUP_WEIGHTS[group],
                                      group=group, description=descriptions.get(m, "")))
     for m, j in D3KE_JOINTS.items():

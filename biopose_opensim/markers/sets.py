@@ -37,11 +37,11 @@ import yaml
 
 from ..errors import InputFileError, MarkerMismatchError
 from ..paths import MARKER_SETS_DIR
+from .vocabulary import MARKER_GROUPS
 
 log = logging.getLogger(__name__)
 
 MARKER_KINDS = ("vertex", "joint", "midpoint", "ground")
-MARKER_GROUPS = ("bony", "surface", "joint", "midpoint", "ground")
 BODY_MODEL_FAMILIES = ("anny", "smpl", "smplx")
 _KEYS = {"name", "kind", "vertex", "joint", "of", "weight", "group", "description"}
 

@@ -6,7 +6,6 @@
 - :mod:`.markerset`: read MarkerSet XMLs, replace (merge) a model's markers.
 - :mod:`.setups`: Scale / IK setup files as dataclasses (read a lab's setup, write OpenSim-ready ones).
 - :mod:`.scale`: run the ScaleTool; :mod:`.ik`: run the InverseKinematicsTool.
-- :mod:`.protocol`: the default (landmark-based) and automatic scaling/IK protocols.
 - :mod:`.coordinate_maps`: coordinate names across model families (gait2392 -> Rajagopal).
 """
 from ._opensim import import_opensim
@@ -26,7 +25,6 @@ from .model import (
     model_info,
     read_model_info,
 )
-from .protocol import Protocol, build_protocol, classify_marker, marker_renames
 from .scale import ScaleResult, read_scale_factors, run_scale
 from .setups import (
     CoordinateTask,
@@ -50,5 +48,4 @@ __all__ = [
     "CoordinateTask", "IKSetup", "ManualScale", "MarkerTask", "Measurement", "ScaleSetup",
     "read_ik_setup", "read_scale_setup", "write_ik_setup", "write_scale_setup",
     "ScaleResult", "read_scale_factors", "run_scale", "IKResult", "run_ik",
-    "Protocol", "build_protocol", "classify_marker", "marker_renames",
 ]

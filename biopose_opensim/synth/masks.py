@@ -1,11 +1,9 @@
 """Per-frame label masks from bony-landmark residuals, as D3KE did: a coordinate is masked in a frame
 when a bony landmark it moves is more than 2 cm from its model counterpart after IK.
 
-Which markers are bony: the markers a virtual-marker set puts in its ``bony`` group; for marker data without
-groups, the names in :data:`BONY_LANDMARKS` (skin points over palpable bone in four naming schemes: the
-D3KE/SMPL surface markers, the OpenSim Rajagopal/LaiUhlrich landmarks, OpenCap's markers, and lab sets
-written ``R.ASIS``).
-Joint centres, mid-points, ground projections, thigh/shank cluster points and finger tips are not bony.
+Which markers are bony is the marker vocabulary's answer (:mod:`biopose_opensim.markers.vocabulary`): the
+markers a virtual-marker set puts in its ``bony`` group (``bony_markers_of_set``); for marker data without
+groups, the known bony names (``bony_markers``).
 
 Which markers a coordinate moves: the bony markers on the child body of the coordinate's joint; when that
 body carries none (talus, patella, toes), those of the nearest descendant bodies that do. Coupled
@@ -22,39 +20,12 @@ from typing import Sequence
 import numpy as np
 
 from ..osim import import_opensim
+from ..osim.model import load_model
 
 log = logging.getLogger(__name__)
 
 #: Default mask threshold: bony-landmark residual above this (m) masks the coordinates that move it.
 MASK_THRESHOLD = 0.02
-
-_SIDES = ("L", "R")
-#: D3KE surface markers on SMPL topology that sit over bone (Tracking_* spine points included).
-_D3KE = {"STRN", "C7", "CLAV", "T1", "T8", "T10", "T12"} | {
-    f"{s}{n}" for s in _SIDES for n in ("ANK", "ANI", "ASI", "PSI", "SHO", "TOE", "HEE", "KNE", "KNI", "IWR",
-                                          "OWR", "ELB", "ELBIN", "CLAV", "FHD", "BHD", "MT1", "MT5")
-} | {f"Tracking_{v}" for v in ("L1", "L2", "L3", "L4", "L5", "T2", "T3", "T4", "T5", "T6", "T7", "T9", "T11")}
-#: OpenSim Rajagopal / LaiUhlrich landmarks over bone.
-_OPENSIM = {"C7", "CLAV"} | {
-    f"{s}{n}" for s in _SIDES for n in ("ACR", "ASI", "PSI", "LFC", "MFC", "LMAL", "MMAL", "CAL", "TOE", "MT5",
-                                          "LEL", "MEL", "FAradius", "FAulna")
-}
-#: OpenCap (LaiUhlrich2022 marker set, augmented "_study" markers) landmarks over bone.
-_OPENCAP = {"C7_study", "r_C7_study"} | {f"{s}.{n}_study" for s in ("r", "L") for n in ("ASIS", "PSIS")} | {
-    f"{s}_{n}_study" for s in ("r", "L") for n in ("knee", "mknee", "ankle", "mankle", "toe", "5meta", "calc",
-                                                    "shoulder", "lelbow", "melbow", "lwrist", "mwrist")
-}
-#: Lab marker sets written "R.ASIS" (e.g. the Rajagopal 2016 walking data).
-_LAB = {"S2", "C7"} | {f"{s}.{n}" for s in _SIDES for n in ("ASIS", "PSIS", "Knee", "MKnee", "Ankle", "MAnkle", "Heel",
-                                                            "MT5", "Toe", "Shoulder", "Clavicle", "Elbow", "MElbow",
-                                                            "Wrist")}
-BONY_LANDMARKS: frozenset[str] = frozenset(_D3KE | _OPENSIM | _OPENCAP | _LAB)
-
-
-def bony_markers(marker_names: Sequence[str], extra: Sequence[str] = ()) -> tuple[str, ...]:
-    """The names in ``marker_names`` that are bony landmarks (plus any in ``extra``), in their order."""
-    bony = BONY_LANDMARKS | set(extra)
-    return tuple(n for n in marker_names if n in bony)
 
 
 @dataclass(frozen=True)
@@ -76,10 +47,13 @@ class MaskPlan:
 
 
 def plan_masks(model_path: str | Path, bony: Sequence[str]) -> MaskPlan:
-    """Work out, from the model's joint tree and marker set, which bony markers gate each coordinate."""
+    """Work out, from the model's joint tree and marker set, which bony markers gate each coordinate.
+
+    Raises:
+        InputFileError: the model is missing or OpenSim cannot read it (the message names the file).
+    """
     osim = import_opensim()
-    model = osim.Model(str(model_path))
-    model.initSystem()
+    model = load_model(model_path)
     bony = set(bony)
     markers_on: dict[str, list[str]] = {}
     ms = model.getMarkerSet()

@@ -24,11 +24,11 @@ from ..distributed import Task, run_tasks
 from ..errors import OutputExistsError
 from ..labeling import LabelConfig
 from ..markers.sets import load_marker_set
+from ..markers.vocabulary import bony_markers_of_set
 from .assemble import DatasetResult, label_and_assemble, read_done
 from .config import CONFIG_TOML, SynthConfig
 from .generate import SubjectPlan, check_motions, generate_subject, plan_styles
 from .jobs import SubjectJob, TrialJob
-from .masks import bony_markers
 from .marker_files import resolve_marker_files
 from .subjects import load_shapes, sample_subjects, split_subjects, validate_shape
 
@@ -120,7 +120,7 @@ def _build(config: SynthConfig, progress: bool, argv: list[str] | None, schedule
     mfiles = resolve_marker_files(config.body_model, config.marker_set, config.model)
     yaml_set = mfiles.yaml
     vset = load_marker_set(yaml_set)
-    bony = tuple(m.name for m in vset.markers if m.group == "bony") or bony_markers(vset.names)
+    bony = bony_markers_of_set(vset)
     if config.shapes is not None:
         shapes = load_shapes(config.shapes, config.body_model)
     else:

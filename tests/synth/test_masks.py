@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from biopose_opensim.synth.masks import BONY_LANDMARKS, bony_markers, coordinate_masks, plan_masks
+from biopose_opensim.markers.vocabulary import BONY_MARKERS as BONY_LANDMARKS, bony_markers
+from biopose_opensim.synth.masks import coordinate_masks, plan_masks
 
 
 @pytest.fixture(scope="module")

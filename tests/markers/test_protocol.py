@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from biopose_opensim.io import read_trc
-from biopose_opensim.osim import build_protocol, classify_marker, marker_renames, read_model_info
-from biopose_opensim.osim.protocol import body_hint
+from biopose_opensim.markers.protocol import build_protocol
+from biopose_opensim.markers.vocabulary import body_hint, classify_marker, marker_renames
+from biopose_opensim.osim import read_model_info
 
 
 def test_renames_lab_names_to_default_model(default_model, rajagopal_walk_dir):

@@ -1,11 +1,11 @@
-"""Scaling and IK protocols built without a lab's setup files.
+"""The Scale/IK protocol built without a lab's setup files: which marker pairs scale which bodies, and how much
+each marker weighs in marker placement and IK. Markers are recognised through :mod:`.vocabulary`.
 
-The **default protocol** is defined by anatomical landmark, not by marker name: each :class:`Landmark` lists the
-names it goes by (the default model's own name first, e.g. ``RASI``, then common lab spellings such as
-``R.ASIS``, ``RASIS``, ``r_ASIS``). A measurement rule (:data:`MEASUREMENT_RULES`) scales a set of bodies from
-landmark-to-landmark distances; the first alternative whose landmarks are all available is used. IK weights
-favour bony landmarks (10) over skin-cluster markers (1); virtual markers (joint centres, ground projections)
-help scaling and marker placement but are not tracked by IK.
+The **default protocol** is defined by anatomical landmark, not by marker name (:data:`~.vocabulary.LANDMARKS`).
+A measurement rule (:data:`MEASUREMENT_RULES`) scales a set of bodies from landmark-to-landmark distances; the
+first alternative whose landmarks are all available is used. IK weights favour bony landmarks (10) over
+skin-cluster markers (1); virtual markers (joint centres, ground projections) help scaling and marker placement
+but are not tracked by IK. A virtual-marker set's IK weights come from its groups (:data:`GROUP_WEIGHTS`).
 
 For bodies that no rule covers (any other model, or unusual marker sets) an **automatic protocol** is derived
 from the model's own markers: pairs of markers on the body (the longest baselines) or, when those are short,
@@ -13,84 +13,29 @@ pairs bracketing the body's proximal and distal joint centres on the body and it
 markers inherit the measurement of their parent body (patella from femur, talus from tibia, toes from calcn,
 hand from radius).
 
-Trial markers are matched to model markers by name; with aliases on, a trial marker whose name the model lacks
-is renamed to the model's name for the same landmark (``R.ASIS`` -> ``RASI``).
+The results are :mod:`biopose_opensim.osim.setups` dataclasses (:class:`~biopose_opensim.osim.setups.Measurement`,
+:class:`~biopose_opensim.osim.setups.MarkerTask`), ready for a Scale or IK setup.
 """
 from __future__ import annotations
 
 import itertools
 import logging
-import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .model import ModelInfo
-from .setups import MarkerTask, Measurement
+from ..osim.info import ModelInfo
+from ..osim.setups import MarkerTask, Measurement
+from .vocabulary import BONY, CLUSTER, VIRTUAL, classify_marker, landmark_of
 
 log = logging.getLogger(__name__)
 
-BONY, CLUSTER, VIRTUAL = "bony", "cluster", "virtual"
 #: IK and marker-placement weights per marker kind (squared-distance weights, relative).
 IK_WEIGHTS = {BONY: 10.0, CLUSTER: 1.0, VIRTUAL: 0.0}
 PLACER_WEIGHTS = {BONY: 10.0, CLUSTER: 0.0, VIRTUAL: 10.0}
-
-
-@dataclass(frozen=True)
-class Landmark:
-    """An anatomical landmark and the marker names it goes by (``{S}``/``{s}``: side letter R/L or r/l)."""
-
-    key: str
-    body: str  # body of the default model, for documentation
-    kind: str  # "bony", "cluster" or "virtual"
-    aliases: tuple[str, ...]
-    ik_weight: float | None = None  # None: IK_WEIGHTS[kind]
-    sided: bool = True
-
-    def names(self, side: str) -> tuple[str, ...]:
-        return tuple(a.replace("{S}", side).replace("{s}", side.lower()) for a in self.aliases)
-
-
-def _lm(key, body, kind, *aliases, ik_weight=None, sided=True) -> Landmark:
-    return Landmark(key, body, kind, tuple(aliases), ik_weight, sided)
-
-
-#: Landmarks of the default protocol. The first alias is the default model's marker name.
-LANDMARKS: tuple[Landmark, ...] = (
-    _lm("ASIS", "pelvis", BONY, "{S}ASI", "{S}.ASIS", "{S}ASIS", "{S}_ASIS", "{s}_ASIS", "{S}IAS"),
-    _lm("PSIS", "pelvis", BONY, "{S}PSI", "{S}.PSIS", "{S}PSIS", "{S}_PSIS", "{s}_PSIS", "{S}IPS"),
-    _lm("SACRUM", "pelvis", BONY, "SACR", "S2", "V.Sacral", "Sacral", "SACRUM", sided=False),
-    _lm("HJC", "femur", VIRTUAL, "{S}HJC", "{S}_HJC", "{S}.HJC", "{s}_HJC", "{S}HipJC"),
-    _lm("LFC", "femur", BONY, "{S}LFC", "{S}.Knee", "{S}.Knee.Lat", "{S}KNE", "{S}LEP", "{s}_knee", "{S}_Knee"),
-    _lm("MFC", "femur", BONY, "{S}MFC", "{S}.MKnee", "{S}.Knee.Med", "{S}KNM", "{S}MEP", "{s}_mknee", "{S}MKNE",
-        ik_weight=5.0),
-    _lm("KJC", "tibia", VIRTUAL, "{S}KJC", "{S}_KJC", "{S}.KJC"),
-    _lm("LMAL", "tibia", BONY, "{S}LMAL", "{S}.Ankle", "{S}.Ankle.Lat", "{S}ANK", "{s}_ankle", "{S}LMA"),
-    _lm("MMAL", "tibia", BONY, "{S}MMAL", "{S}.MAnkle", "{S}.Ankle.Med", "{S}MED", "{S}ANM", "{s}_mankle", "{S}MMA",
-        ik_weight=5.0),
-    _lm("AJC", "talus", VIRTUAL, "{S}AJC", "{S}_AJC", "{S}.AJC"),
-    _lm("CAL", "calcn", BONY, "{S}CAL", "{S}.Heel", "{S}HEE", "{s}_calc", "{S}HEEL"),
-    _lm("TOE", "calcn", BONY, "{S}TOE", "{S}.Toe", "{S}.Toe.Tip", "{s}_toe", ik_weight=5.0),
-    _lm("MT5", "calcn", BONY, "{S}MT5", "{S}.MT5", "{s}_5meta", "{S}5MT", ik_weight=5.0),
-    _lm("ACR", "torso", BONY, "{S}ACR", "{S}.Shoulder", "{S}.Acromium", "{S}.Acromion", "{S}SHO", "{s}_shoulder",
-        ik_weight=5.0),
-    _lm("C7", "torso", BONY, "C7", "V.C7", "CV7", ik_weight=5.0, sided=False),
-    _lm("CLAV", "torso", BONY, "CLAV", "IJ", "MidClavicle", ik_weight=5.0, sided=False),
-    # a marker on each clavicle, near the sternoclavicular joint (no marker of the default model)
-    _lm("SCL", "torso", BONY, "{S}.Clavicle", "{S}_Clavicle", "{S}Clavicle", "{s}_clavicle", "{S}CLV",
-        ik_weight=5.0),
-    _lm("SJC", "humerus", VIRTUAL, "{S}SJC", "{S}_SJC", "{S}.SJC"),
-    _lm("LEL", "humerus", BONY, "{S}LEL", "{S}.Elbow", "{S}.Elbow.Lat", "{S}ELB", "{s}_lelbow", "{S}LHE",
-        ik_weight=5.0),
-    _lm("MEL", "humerus", BONY, "{S}MEL", "{S}.MElbow", "{S}.Elbow.Med", "{S}ELBM", "{s}_melbow", "{S}MHE",
-        ik_weight=5.0),
-    _lm("EJC", "ulna", VIRTUAL, "{S}EJC", "{S}_EJC"),
-    _lm("RSTY", "radius", BONY, "{S}FAradius", "{S}WRA", "{s}_lwrist", "{S}RSP", "{S}.Radius", ik_weight=5.0),
-    # a single "wrist" marker is taken as the ulnar styloid (the side most labs put it on)
-    _lm("USTY", "radius", BONY, "{S}FAulna", "{S}WRB", "{s}_mwrist", "{S}USP", "{S}.Ulna", "{S}.Wrist", "{S}WRI",
-        "{S}_Wrist", ik_weight=5.0),
-)
+#: IK weight of each group of a virtual-marker set (:data:`~.vocabulary.MARKER_GROUPS`).
+GROUP_WEIGHTS: dict[str, float] = {BONY: 10.0, "surface": 2.0, "joint": 2.0, "midpoint": 1.0, "ground": 0.0}
 
 
 @dataclass(frozen=True)
@@ -144,111 +89,6 @@ MEASUREMENT_RULES: tuple[MeasurementRule, ...] = (
                  (("{S}_LEL", "{S}_RSTY"), ("{S}_MEL", "{S}_USTY")), (("{S}_LEL", "{S}_RSTY"),),
                  (("{S}_MEL", "{S}_USTY"),), (("{S}_LEL", "{S}_USTY"),)),
 )
-
-_VIRTUAL_RE = re.compile(r"(JC$|JC[_.]|Joint|Ground$|^Mid)", re.IGNORECASE)
-_CLUSTER_RE = re.compile(
-    r"(TH\d|SH\d|TB\d|UA\d|FA(superior)?$|Thigh|Shank|Cluster|Bicep|Forearm|Upper|Front|Rear|Midfoot|Toe\.(Lat|Med))",
-    re.IGNORECASE,
-)
-
-
-#: (pattern on a marker name without its side prefix, body with ``{s}`` for the side); first match wins
-_SIDED_BODY_HINTS = (
-    (r"(TH\d*|THI\d*|Thigh.*|UpperLeg\d*)", "femur_{s}"),
-    (r"(SH\d*|TB\d*|TIB\d*|Shank.*|Tibia.*|LowerLeg\d*)", "tibia_{s}"),
-    (r"(Biceps?|UA\d*|UpperArm\d*|Arm\d*)", "humerus_{s}"),
-    (r"(Forearm\d*|FA\d*|FAsuperior)", "ulna_{s}"),
-    (r"(Wrist.*|WR[AB]?|WRI|Radius|Ulna)", "radius_{s}"),
-    (r"(Hand.*|FIN|MCP\d*|Finger.*)", "hand_{s}"),
-    (r"(Clavicle|Scapula.*)", "torso"),
-    (r"(Temple|Ear|FHD|BHD)", "head"),  # only for models with a head body; the head moves on the torso
-    (r"(Midfoot.*|Toe\..*|Foot.*|MT\d*|Heel.*|TOE.*)", "calcn_{s}"),
-)
-_UNSIDED_BODY_HINTS = (
-    (r"(S2|SACR.*|V\.?Sacral|Sacral|Sacrum|MidPSIS|MidASIS)", "pelvis"),
-    (r"(Sternum|STRN|C7|T\d+|Top\.?Head|Head|MidClavicle|IJ|PX|CLAV)", "torso"),
-)
-_SIDE_RE = re.compile(r"^([RL])(?:[._]|(?=[A-Z0-9]))(.+)$|^([rl])_(.+)$")
-
-
-def body_hint(name: str, body_names: Iterable[str]) -> str | None:
-    """The body a marker name suggests (``R.TH1`` -> ``femur_r``, ``S2`` -> ``pelvis``), if the model has it."""
-    bodies = set(body_names)
-    for pattern, body in _UNSIDED_BODY_HINTS:
-        if re.fullmatch(pattern, name, re.IGNORECASE) and body in bodies:
-            return body
-    m = _SIDE_RE.match(name)
-    if m is None:
-        return None
-    side = (m.group(1) or m.group(3)).lower()
-    rest = m.group(2) or m.group(4)
-    for pattern, body in _SIDED_BODY_HINTS:
-        if re.fullmatch(pattern, rest, re.IGNORECASE):
-            target = body.replace("{s}", side)
-            return target if target in bodies else None
-    return None
-
-
-def classify_marker(name: str) -> str:
-    """"virtual" (joint centres, midpoints, ground projections), "cluster" (skin clusters) or "bony"."""
-    lm = landmark_of(name)
-    if lm is not None:
-        return lm[0].kind
-    if _VIRTUAL_RE.search(name):
-        return VIRTUAL
-    if _CLUSTER_RE.search(name):
-        return CLUSTER
-    return BONY
-
-
-def landmark_of(name: str) -> tuple[Landmark, str] | None:
-    """The landmark a marker name stands for and its id ("R_ASIS", "SACRUM"), or None."""
-    return _ALIAS_INDEX.get(name.lower())
-
-
-def _build_alias_index() -> dict[str, tuple[Landmark, str]]:
-    index: dict[str, tuple[Landmark, str]] = {}
-    for lm in LANDMARKS:
-        sides = ("R", "L") if lm.sided else ("",)
-        for side in sides:
-            ident = f"{side}_{lm.key}" if side else lm.key
-            for alias in lm.names(side):
-                index.setdefault(alias.lower(), (lm, ident))
-    return index
-
-
-_ALIAS_INDEX = _build_alias_index()
-
-
-def marker_renames(trial_names: Iterable[str], model_names: Iterable[str]) -> dict[str, str]:
-    """Trial marker -> model marker renames through the landmark aliases.
-
-    Only trial names the model lacks are renamed, only onto a model name that is not already a trial name, and
-    each model name receives at most one trial marker.
-    """
-    trial = list(trial_names)
-    model = list(model_names)
-    model_set, trial_set = set(model), set(trial)
-    by_landmark: dict[str, str] = {}
-    for name in model:
-        hit = landmark_of(name)
-        if hit is not None:
-            by_landmark.setdefault(hit[1], name)
-    renames: dict[str, str] = {}
-    taken: set[str] = set()
-    for name in trial:
-        if name in model_set:
-            continue
-        hit = landmark_of(name)
-        if hit is None:
-            continue
-        target = by_landmark.get(hit[1])
-        if target is None or target in trial_set or target in taken:
-            continue
-        renames[name] = target
-        taken.add(target)
-    return renames
-
 
 @dataclass(frozen=True)
 class Protocol:
