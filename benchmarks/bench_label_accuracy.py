@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from biopose_opensim.labeling import LabelConfig, label_trial, prepare_subject  # noqa: E402
-from biopose_opensim.labeling.labels import read_labels  # noqa: E402
+from biopose_opensim.datasets import read_labels  # noqa: E402
 from biopose_opensim.labeling.sample import sample_subject  # noqa: E402
 from biopose_opensim.osim import read_ik_setup, write_ik_setup  # noqa: E402
 

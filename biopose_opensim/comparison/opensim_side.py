@@ -123,7 +123,7 @@ def read_label_output(label_dir: Path, trial: str, label_seconds: float | None =
     Raises:
         InputFileError: the folder lacks the trial's labels, IK setup or the scaled model (named).
     """
-    from ..labeling.labels import read_labels
+    from ..datasets import read_labels
     from ..labeling.outputs import SubjectPaths, safe_name
 
     label_dir = Path(label_dir)

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from ..atomic import atomic_write_text
+from ..datasets.labels import TrialLabels
 from ..plots import pyplot, save_figure
 from ..errors import BioposeError
 from ..io import MarkerData, read_trc
 from ..osim.setups import read_scale_setup
 from .fit_quality import fit_section, group_fits, marker_bodies, measurement_pair_changes, rigid_pair_changes
-from .labels import read_labels
 from .plausibility import report_lines
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -146,13 +146,13 @@ def _fit_quality(prepared: "PreparedSubject", results: Sequence["TrialResult"]) 
     fits, changes, scaling = [], [], []
     static, bodies = _static_and_bodies(prepared)
     for r in results:
-        lab = read_labels(r.labels)
-        tracked = _names(lab["tracked_markers"])
-        fits += group_fits(r.name, tracked, np.asarray(lab["marker_errors"], dtype=float))
+        lab = TrialLabels.load(r.labels)
+        tracked = _names(lab.tracked_markers)
+        fits += group_fits(r.name, tracked, np.asarray(lab.marker_errors, dtype=float))
         if static is not None and bodies:
-            times = np.asarray(lab["times"], dtype=float)
-            trial = MarkerData(_names(lab["marker_names"]), np.asarray(lab["markers"], dtype=float), times,
-                               float(lab["rate"]), np.arange(len(times)))
+            times = np.asarray(lab.times, dtype=float)
+            trial = MarkerData(_names(lab.marker_names), np.asarray(lab.markers, dtype=float), times,
+                               float(lab.rate), np.arange(len(times)))
             changes += rigid_pair_changes(static, prepared.static_window, trial, r.name, bodies, tracked)
             scaling += measurement_pair_changes(static, prepared.static_window, trial, r.name,
                                                 prepared.measurements)
@@ -188,7 +188,7 @@ def noise_floor(label_files: Sequence[Path]) -> tuple[float, float, float, float
 def _all_rms(label_files: Sequence[Path]) -> np.ndarray:
     out = []
     for f in label_files:
-        e = np.asarray(read_labels(f)["marker_errors"], dtype=float)
+        e = np.asarray(TrialLabels.load(f).marker_errors, dtype=float)
         if e.size:
             with np.errstate(invalid="ignore"):
                 present = np.isfinite(e)
@@ -201,11 +201,11 @@ def _all_rms(label_files: Sequence[Path]) -> np.ndarray:
 def plot_angles(labels_file: Path, png: Path) -> Path:
     """A grid of the rotational coordinates (deg) of one trial over time."""
     plt = pyplot()
-    lab = read_labels(labels_file)
-    names = lab["coordinate_names"]
-    rot = np.asarray(lab["rotational"], dtype=bool)
-    q = np.asarray(lab["q"], dtype=float)
-    t = np.asarray(lab["times"], dtype=float)
+    lab = TrialLabels.load(labels_file)
+    names = lab.coordinate_names
+    rot = np.asarray(lab.rotational, dtype=bool)
+    q = np.asarray(lab.q, dtype=float)
+    t = np.asarray(lab.times, dtype=float)
     idx = [i for i in range(len(names)) if rot[i] and np.ptp(q[:, i]) > 1e-3]
     n = max(1, len(idx))
     cols = min(6, n)
@@ -219,7 +219,7 @@ def plot_angles(labels_file: Path, png: Path) -> Path:
         ax.plot(t, np.degrees(q[:, i]), lw=1.0)
         ax.set_title(names[i], fontsize=7)
         ax.tick_params(labelsize=6)
-    fig.suptitle(f"{lab['subject']} / {lab['trial']}: joint angles (deg) vs time (s)", fontsize=9)
+    fig.suptitle(f"{lab.subject} / {lab.trial}: joint angles (deg) vs time (s)", fontsize=9)
     fig.tight_layout()
     save_figure(fig, png, dpi=90)
     return png

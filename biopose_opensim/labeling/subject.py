@@ -18,13 +18,13 @@ from typing import Sequence
 import numpy as np
 
 from ..atomic import atomic_write_text
+from ..datasets.labels import TrialLabels
 from ..errors import ConfigError, InputFileError
 from ..io import MotionData, write_mot
 from ..osim.ik import run_ik
 from ..osim.scale import run_scale
 from ..osim.setups import read_ik_setup, write_ik_setup, write_scale_setup
 from .config import LabelConfig, check_subject_value
-from .labels import read_labels, scale_array, write_labels
 from .posing import restore_defaults, static_pose_estimate, write_posed_model
 from .results import PreparedSubject, SubjectResult, SubjectSpec, TrialResult
 from .outputs import SubjectPaths, move_into_place, refuse_existing, safe_name, staging_dir
@@ -228,7 +228,7 @@ def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False)
     tp = paths.trial(trial)
     if not overwrite and _finished(tp, trial, prepared):
         log.info("%s/%s: finished earlier, skipped", prepared.name, tp.name)
-        return _result_from_labels(tp, trial, "skipped", time.perf_counter() - t0)
+        return _result_from_labels(tp, trial, TrialLabels.load(tp.labels), "skipped", time.perf_counter() - t0)
 
     cfg = prepared.config
     raw = read_markers(trial, cfg.up_axis)
@@ -253,21 +253,22 @@ def label_trial(prepared: PreparedSubject, trial: Path, overwrite: bool = False)
         write_marker_errors(tp.marker_errors, result)
         idx = np.searchsorted(data.times, result.times - 1e-9)
         idx = np.clip(idx, 0, data.n_frames - 1)
-        write_labels(
-            tp.labels, times=result.times, rate=data.rate, marker_names=np.array(data.marker_names),
-            markers=data.positions[idx], tracked_markers=np.array(result.marker_names),
-            model_markers=result.model_markers, marker_errors=result.marker_errors,
-            coordinate_names=np.array(result.coordinate_names), rotational=np.array(result.rotational),
-            q=result.q, body_names=np.array([b for b, _ in prepared.scale_factors]),
-            s=scale_array(prepared.scale_factors, [b for b, _ in prepared.scale_factors]),
-            subject=prepared.name, trial=tp.name, mass=prepared.mass, height=prepared.height,
-            accuracy=result.accuracy, gaps=clean.gaps.to_dict(), unused_markers=np.array(clean.unused, dtype=str),
-            time_range=np.array(window), ik_only=prepared.ik_only,
-            marker_span=np.array([span.subject_span, span.model_span] if span else [np.nan, np.nan]),
+        labels = TrialLabels(
+            times=result.times, rate=data.rate, marker_names=tuple(data.marker_names), markers=data.positions[idx],
+            tracked_markers=tuple(result.marker_names), model_markers=result.model_markers,
+            marker_errors=result.marker_errors, coordinate_names=tuple(result.coordinate_names),
+            rotational=np.array(result.rotational), q=result.q,
+            body_names=tuple(b for b, _ in prepared.scale_factors),
+            s=np.array([f for _, f in prepared.scale_factors], dtype=float),
+            subject=prepared.name, trial=tp.name, mass=_or_nan(prepared.mass), height=_or_nan(prepared.height),
+            accuracy=result.accuracy, gaps=clean.gaps.to_dict(), unused_markers=tuple(clean.unused),
+            time_range=window, ik_only=prepared.ik_only,
+            marker_span=(span.subject_span, span.model_span) if span else (np.nan, np.nan),
         )
+        labels.save(tp.labels)
         move_into_place(result.motion_file, tp.ik_mot)
     write_ik_setup(setup.replace(output_motion_file=tp.ik_mot.name, results_directory="."), tp.setup_ik)
-    res = _result_from_labels(tp, trial, "done", time.perf_counter() - t0)
+    res = _result_from_labels(tp, trial, labels, "done", time.perf_counter() - t0)
     log.info("%s/%s: IK %d frames in %.1f s, marker RMS %.1f mm (max %.1f mm, worst %s)", prepared.name, tp.name,
              res.n_frames, res.seconds, 1000 * res.rms_error, 1000 * res.max_error,
              ", ".join(n for n, _ in res.worst_markers))
@@ -283,22 +284,24 @@ def _finished(tp, trial: Path, prepared: PreparedSubject) -> bool:
     return min(p.stat().st_mtime_ns for p in outputs) >= newest_input
 
 
-def _result_from_labels(tp, trial: Path, status: str, seconds: float) -> TrialResult:
-    lab = read_labels(tp.labels)
-    errors = np.asarray(lab["marker_errors"], dtype=float)
-    names = lab["tracked_markers"]
-    names = (names,) if isinstance(names, str) else tuple(names)
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
+
+
+def _result_from_labels(tp, trial: Path, lab: TrialLabels, status: str, seconds: float) -> TrialResult:
+    """The trial's result from its labels (marker errors in m)."""
+    errors = np.asarray(lab.marker_errors, dtype=float)
+    names = lab.tracked_markers
     with np.errstate(invalid="ignore"), _ignore_nan_warnings():
         per_frame = np.sqrt(np.nanmean(errors**2, axis=1)) if errors.size else np.full(len(errors), np.nan)
         per_marker = np.sqrt(np.nanmean(errors**2, axis=0)) if errors.size else np.zeros(0)
     finite = per_frame[np.isfinite(per_frame)]
     order = [i for i in np.argsort(-np.nan_to_num(per_marker, nan=-1.0)) if np.isfinite(per_marker[i])]
-    gaps = lab.get("gaps") or {}
+    gaps = lab.gaps or {}
     unfilled = tuple((m, float(a), float(b)) for m, runs in sorted(gaps.get("unfilled", {}).items()) for a, b in runs)
-    tr = lab.get("time_range")
-    unused = lab.get("unused_markers", ())
+    tr = lab.time_range
     return TrialResult(
-        name=tp.name, status=status, n_frames=int(len(lab["times"])),
+        name=tp.name, status=status, n_frames=lab.n_frames,
         rms_error=float(finite.mean()) if finite.size else float("nan"),
         max_error=float(np.nanmax(errors)) if np.isfinite(errors).any() else float("nan"),
         worst_markers=tuple((names[i], float(per_marker[i])) for i in order[:N_WORST]),
@@ -307,8 +310,7 @@ def _result_from_labels(tp, trial: Path, status: str, seconds: float) -> TrialRe
         (float("nan"),) * 3,
         time_range=(float(tr[0]), float(tr[1])) if tr is not None else None,
         gaps_filled=sum(len(v) for v in gaps.get("filled", {}).values()), gaps_unfilled=unfilled,
-        unused_markers=(unused,) if isinstance(unused, str) else tuple(unused),
-        marker_span=tuple(float(v) for v in lab["marker_span"]) if "marker_span" in lab else (float("nan"),) * 2,
+        unused_markers=lab.unused_markers, marker_span=tuple(float(v) for v in lab.marker_span),
     )
 
 

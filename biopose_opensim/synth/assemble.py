@@ -15,10 +15,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..activities import CoordinateSpace
+from ..datasets.labels import TrialLabels
 from ..distributed import Task, run_tasks
 from ..io import read_coordinates
 from ..labeling import LabelConfig
-from ..labeling.labels import read_labels
 from .card import CardStats, write_card
 from ..datasets import DatasetNames, ShardWriter, write_manifest
 from .jobs import SubjectJob, TrialJob
@@ -74,15 +74,15 @@ def _rel(root: Path, p: Path) -> str:
 
 def collect_trial(root: Path, job: SubjectJob, trial: TrialJob, summary: TrialSummary) -> LabelledTrial:
     """Read one labelled trial back (labels, masks, generating motion) as a :class:`LabelledTrial`."""
-    lab = read_labels(summary.labels)
+    lab = TrialLabels.load(summary.labels)
     with np.load(summary.masks) as z:
         q_mask = z["q_mask"].astype(bool)
         marker_error = z["marker_error"].astype(np.float64)
-    names = tuple(lab["coordinate_names"])
-    times = np.asarray(lab["times"], dtype=float)
+    names = tuple(lab.coordinate_names)
+    times = np.asarray(lab.times, dtype=float)
     q_source = None
     if trial.source_mot is not None and Path(trial.source_mot).is_file():
-        rot = dict(zip(names, np.asarray(lab["rotational"], dtype=bool)))
+        rot = dict(zip(names, np.asarray(lab.rotational, dtype=bool)))
         st, sq, snames = read_coordinates(trial.source_mot, rot)
         q_source = np.full((len(times), len(names)), np.nan)
         for j, n in enumerate(names):
@@ -99,9 +99,9 @@ def collect_trial(root: Path, job: SubjectJob, trial: TrialJob, summary: TrialSu
         files["source_mot"] = _rel(root, trial.source_mot)
     return LabelledTrial(
         subject=job.name, name=summary.name, activity=trial.activity, times=times,
-        markers=np.asarray(lab["markers"], dtype=float), q=np.asarray(lab["q"], dtype=float), q_mask=q_mask,
-        s=np.asarray(lab["s"], dtype=float), marker_error=marker_error, q_source=q_source,
-        rate=float(lab["rate"]), files=files)
+        markers=np.asarray(lab.markers, dtype=float), q=np.asarray(lab.q, dtype=float), q_mask=q_mask,
+        s=np.asarray(lab.s, dtype=float), marker_error=marker_error, q_source=q_source,
+        rate=float(lab.rate), files=files)
 
 
 def label_and_assemble(
@@ -188,9 +188,9 @@ def label_and_assemble(
         for s in subj:
             trial = collect_trial(root, j, by_name.get(s.name) or _match_trial(j, s.name), s)
             if writer is None:
-                lab = read_labels(s.labels)
-                names = DatasetNames(tuple(lab["marker_names"]), tuple(lab["coordinate_names"]),
-                                     tuple(lab["body_names"]), tuple(b for b in bony if b in lab["marker_names"]))
+                lab = TrialLabels.load(s.labels)
+                names = DatasetNames(tuple(lab.marker_names), tuple(lab.coordinate_names),
+                                     tuple(lab.body_names), tuple(b for b in bony if b in lab.marker_names))
                 writer = ShardWriter(root, names, shard_frames)
                 order = [space.index(n) for n in names.coordinate_names]
                 free = space.rotational & ~space.locked & ~space.dependent

@@ -15,9 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from ..atomic import atomic_path
+from ..datasets.labels import TrialLabels
 from ..labeling import LabelConfig, PreparedSubject, SubjectSpec, finish_subject
 from ..labeling.resume import label_trial_cleanly, prepare_cleanly
-from ..labeling.labels import read_labels
 from .jobs import SubjectJob, TrialJob
 from .masks import coordinate_masks, plan_masks
 
@@ -62,18 +62,18 @@ def ik_task(prepared: PreparedSubject, trial: TrialJob, bony: tuple[str, ...], t
     (NaN for markers IK did not track) and the ``threshold`` (m).
     """
     result = label_trial_cleanly(prepared, trial.trc, overwrite=overwrite)
-    labels = read_labels(result.labels)
-    names = tuple(labels["marker_names"])
-    T = len(labels["times"])
+    labels = TrialLabels.load(result.labels)
+    names = tuple(labels.marker_names)
+    T = len(labels.times)
     err = np.full((T, len(names)), np.nan)
     col = {n: i for i, n in enumerate(names)}
-    tracked = tuple(labels["tracked_markers"])
-    errors = np.asarray(labels["marker_errors"], dtype=float)
+    tracked = tuple(labels.tracked_markers)
+    errors = np.asarray(labels.marker_errors, dtype=float)
     for k, n in enumerate(tracked):
         if n in col:
             err[:, col[n]] = errors[:, k]
     plan = _plan(str(prepared.scaled_model), tuple(bony))
-    if tuple(labels["coordinate_names"]) != plan.coordinate_names:
+    if tuple(labels.coordinate_names) != plan.coordinate_names:
         raise RuntimeError(f"{result.labels}: coordinates differ from the scaled model's")
     q_mask = coordinate_masks(plan, err, names, threshold)
     path = masks_path(prepared.out_dir, result.name)

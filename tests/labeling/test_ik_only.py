@@ -27,7 +27,7 @@ from biopose_opensim.io import read_coordinates
 from biopose_opensim.label import main
 from biopose_opensim.labeling.dataset import label_dataset
 from biopose_opensim.labeling.config import LabelConfig
-from biopose_opensim.labeling.labels import read_labels
+from biopose_opensim.datasets import read_labels
 
 #: mean absolute difference to OpenSim's reference IK per rotational coordinate, deg (lab setup, accuracy 1e-5)
 MEAN_TOL_DEG = 0.1

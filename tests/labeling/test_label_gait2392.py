@@ -22,7 +22,7 @@ from biopose_opensim.labeling import (
     label_trial,
     prepare_subject,
 )
-from biopose_opensim.labeling.labels import read_labels
+from biopose_opensim.datasets import read_labels
 from biopose_opensim.osim import read_ik_setup, read_scale_setup, run_ik, run_scale
 
 

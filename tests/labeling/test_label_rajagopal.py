@@ -15,7 +15,7 @@ import pytest
 
 from biopose_opensim.errors import InputFileError
 from biopose_opensim.labeling import LabelConfig, SubjectSpec, label_subject
-from biopose_opensim.labeling.labels import read_labels
+from biopose_opensim.datasets import read_labels
 from biopose_opensim.labeling.sample import sample_subject
 from biopose_opensim.osim import read_scale_factors
 

@@ -16,7 +16,7 @@ import pytest
 from biopose_opensim.io import read_trc
 from biopose_opensim.labeling.config import LabelConfig
 from biopose_opensim.labeling.fit_quality import EXCEEDS, GUIDANCE_MAX, GUIDANCE_RMS, WITHIN, group_fits
-from biopose_opensim.labeling.labels import read_labels
+from biopose_opensim.datasets import read_labels
 from biopose_opensim.labeling.sample import SAMPLE_ROOT, sample_subject
 from biopose_opensim.labeling import label_subject
 
