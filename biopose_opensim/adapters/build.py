@@ -316,11 +316,13 @@ def _build_opencap(sessions: Sequence[Path], out: Path, *, seed: int = 0, model:
                                split=splits[n], sex=s.sex, height=s.height, mass=s.mass, body_model="none",
                                shape={}, source="opencap"))
     cfg = LabelConfig(model=model, markers=markers_xml, accuracy=accuracy, plots=False)
-    from ..osim import import_opensim
+    from ..osim import load_model, read_markerset
 
-    osim = import_opensim()
-    marker_source = osim.MarkerSet(str(markers_xml)) if markers_xml else osim.Model(str(model)).getMarkerSet()
-    marker_names = [marker_source.get(i).getName() for i in range(marker_source.getSize())]
+    if markers_xml:
+        marker_names = [m.name for m in read_markerset(markers_xml)]
+    else:
+        marker_set = load_model(model).getMarkerSet()
+        marker_names = [marker_set.get(i).getName() for i in range(marker_set.getSize())]
     meta = _meta("opencap", argv, seed, Path("opencap"), markers_xml, model, None)
     result = label_and_assemble(out, jobs, cfg, meta, bony_markers(marker_names), workers=workers,
                                 scheduler=scheduler, overwrite=True, progress=progress)
