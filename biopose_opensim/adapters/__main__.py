@@ -6,6 +6,7 @@ Examples::
     python -m biopose_opensim.adapters bedlam --out data/bedlam --smplx-dir ~/models --marker-set my_smplx.yaml \
         bedlam_gt/seq_000001
     python -m biopose_opensim.adapters opencap --out data/opencap OpenCapData_0a1b...
+    python -m biopose_opensim.adapters amass --config movi.toml --workers 4   # the file's settings, 4 workers
 """
 from __future__ import annotations
 
@@ -18,14 +19,18 @@ from ..cli import add_overwrite_argument, add_parallel_arguments, add_verbosity_
 log = logging.getLogger("biopose_opensim.adapters")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(config: bool = False) -> argparse.ArgumentParser:
+    """The command's parser; with ``config`` (``--config`` given) what the file may hold is no longer required."""
+    need = not config
     p = argparse.ArgumentParser(prog="python -m biopose_opensim.adapters",
                                 description="Label recorded data (AMASS/BML-MoVi, BEDLAM, OpenCap) with OpenSim "
                                             "into the synthetic dataset format.")
     sub = p.add_subparsers(dest="source", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--out", required=True, type=Path, help="dataset folder")
-    common.add_argument("--seed", type=int, default=0, help="seed of the subject-wise split (default 0)")
+    common.add_argument("--config", type=Path, metavar="FILE.toml",
+                        help="build settings (TOML; the config.toml of a dataset is one); the flags given override it")
+    common.add_argument("--out", required=need, type=Path, help="dataset folder")
+    common.add_argument("--seed", type=int, help="seed of the subject-wise split (default 0)")
     common.add_argument("--model", type=Path, help="OpenSim model (default: RajagopalLaiUhlrich2023)")
     common.add_argument("--accuracy", type=float, help="IK accuracy (default: label's, 1e-6)")
     add_parallel_arguments(common)
@@ -33,37 +38,40 @@ def build_parser() -> argparse.ArgumentParser:
     add_verbosity_arguments(common, progress=True)
     for name, flag, what in (("amass", "--smplh-dir", "SMPL-H"), ("bedlam", "--smplx-dir", "SMPL-X")):
         s = sub.add_parser(name, parents=[common], help=f"{what} sequences (.npz files or folders)")
-        s.add_argument("inputs", nargs="+", type=Path, help=".npz sequences or folders of them")
-        s.add_argument(flag, dest="model_dir", required=True, type=Path,
+        s.add_argument("inputs", nargs="+" if need else "*", type=Path, help=".npz sequences or folders of them")
+        s.add_argument(flag, dest="model_dir", required=need, type=Path,
                        help=f"folder with your licensed {what} model files")
-        s.add_argument("--fps", type=float, default=60.0, help="subsample to at most this rate (default 60 Hz)")
+        s.add_argument("--fps", type=float, help="subsample to at most this rate (default 60 Hz)")
         if name == "amass":
             s.add_argument("--marker-set", help="virtual-marker set: a name under marker_sets/ or a YAML path "
                                                 "(default: smpl_d3ke, the D3KE set on the SMPL-H topology)")
         else:  # no virtual-marker set on the SMPL-X topology ships
-            s.add_argument("--marker-set", required=True,
+            s.add_argument("--marker-set", required=need,
                            help="virtual-marker set on the SMPL-X topology (YAML path or a name under marker_sets/); "
                                 "required: no SMPL-X set ships")
     s = sub.add_parser("opencap", parents=[common], help="OpenCap session folders")
-    s.add_argument("inputs", nargs="+", type=Path, help="session folders (holding MarkerData/)")
+    s.add_argument("inputs", nargs="+" if need else "*", type=Path, help="session folders (holding MarkerData/)")
     s.add_argument("--static", help="name of the static trial (default: neutral)")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config", type=Path)
+    args = build_parser(config=pre.parse_known_args(argv)[0].config is not None).parse_args(argv)
     setup_logging(args.verbose)
 
     def run() -> int:
-        from .build import build_opencap_dataset, build_smpl_dataset
+        from .config import build_adapter_dataset, load_adapters_config
 
-        common = dict(seed=args.seed, model=args.model, workers=args.workers, scheduler=args.scheduler,
-                      overwrite=args.overwrite, accuracy=args.accuracy, progress=not args.no_progress, argv=argv)
-        if args.source == "opencap":
-            result = build_opencap_dataset(args.inputs, args.out, static=args.static, **common)
-        else:
-            result = build_smpl_dataset(args.source, args.inputs, args.out, args.model_dir, fps=args.fps,
-                                        marker_set=args.marker_set, **common)
+        flags = dict(  # None: not given (the --config file's value or the default)
+            source=args.source, out=args.out, inputs=tuple(args.inputs) or None,
+            model_dir=getattr(args, "model_dir", None), fps=getattr(args, "fps", None),
+            marker_set=getattr(args, "marker_set", None), static=getattr(args, "static", None), seed=args.seed,
+            model=args.model, accuracy=args.accuracy, workers=args.workers, scheduler=args.scheduler,
+            overwrite=args.overwrite or None)
+        config = load_adapters_config(args.config, flags)
+        result = build_adapter_dataset(config, progress=not args.no_progress, argv=argv)
         return result.log_outcome(log)
 
     return run_cli(run)
