@@ -27,10 +27,10 @@ from ..activities import CoordinateSpace
 from ..atomic import atomic_write_text, check_output_dir
 from ..bodymodels.smpl import find_model_file
 from ..distributed import Task, run_tasks
-from ..errors import ConfigError, InputFileError, OutputExistsError
+from ..errors import ConfigError, InputFileError
 from ..io import MarkerData, write_coordinates_mot, write_trc
 from ..labeling import LabelConfig
-from ..labeling.outputs import safe_name
+from ..labeling.outputs import claim_output_dir, safe_name
 from ..markers.sets import load_marker_set
 from ..markers.virtual import apply_marker_plan, compile_marker_set
 from ..markers.vocabulary import bony_markers, bony_markers_of_set
@@ -69,9 +69,8 @@ class SmplSubjectPlan:
 
 def _check_out(out: Path, overwrite: bool) -> None:
     check_output_dir(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(f"{out} is not empty; nothing was changed. Pass --overwrite to replace its dataset, "
-                                "or choose another --out folder")
+    claim_output_dir(out, overwrite, "is not empty" if out.exists() and any(out.iterdir()) else None,
+                     "replace its dataset")
 
 
 def _read(kind: str, path: Path) -> SmplSequence:

@@ -45,7 +45,7 @@ from .config import LabelConfig
 from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
 from .outputs import SubjectPaths
 from . import resume as _resume
-from .results import PreparedSubject, SubjectSpec, TrialResult
+from .results import PreparedSubject, SubjectSpec, TrialResult, TrialSummary
 from .subject import finish_subject
 
 log = logging.getLogger(__name__)
@@ -57,34 +57,6 @@ MOVI_DIR = "_movi"
 MOVI_STATIC_SECONDS = 2.0
 _CHANGED = ("the static trial, subject values or settings changed since this subject was scaled; rerun with "
             "--overwrite to recompute it")
-
-
-@dataclass(frozen=True)
-class TrialSummary:
-    """One trial of a dataset run.
-
-    Attributes:
-        subject, name: subject and trial names (trial name = file stem).
-        file: the trial file.
-        status: ``"done"`` (labelled in this run), ``"skipped"`` (finished earlier, kept) or ``"failed"``.
-        reason: why it failed (``"<ExceptionType>: <message>"``), else None.
-        rms_error: marker RMS error over frames and markers, m (None when failed).
-        max_error: largest marker error, m (None when failed).
-        n_frames: frames labelled (0 when failed).
-        seconds: wall-clock time of the task in this run, s.
-        ik_mot: the IK motion written (None when failed).
-    """
-
-    subject: str
-    name: str
-    file: Path
-    status: str
-    reason: str | None = None
-    rms_error: float | None = None
-    max_error: float | None = None
-    n_frames: int = 0
-    seconds: float = 0.0
-    ik_mot: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -313,13 +285,14 @@ def _summaries(found: DatasetLayout, out: Path, prepared, subj_state, trial_out,
         for t in e.trials:
             o = trial_out.get(f"{e.name}/{t.stem}")
             if o is None:
-                trials.append(TrialSummary(e.name, t.stem, t, "failed", f"subject not scaled: {reason}"))
+                trials.append(TrialSummary(e.name, t.stem, t, "failed", reason=f"subject not scaled: {reason}"))
             elif not o.ok:
-                trials.append(TrialSummary(e.name, t.stem, t, "failed", str(o.error), seconds=o.seconds))
+                trials.append(TrialSummary(e.name, t.stem, t, "failed", reason=str(o.error), seconds=o.seconds))
             else:
                 r: TrialResult = o.value
-                trials.append(TrialSummary(e.name, t.stem, t, r.status, None, float(r.rms_error), float(r.max_error),
-                                           int(r.n_frames), o.seconds, Path(r.ik_mot)))
+                trials.append(TrialSummary(
+                    e.name, t.stem, t, r.status, rms_error=float(r.rms_error), max_error=float(r.max_error),
+                    n_frames=int(r.n_frames), seconds=o.seconds, ik_mot=Path(r.ik_mot), labels=Path(r.labels)))
         rep = reports.get(e.name)
         report_path = None
         if isinstance(rep, Path):

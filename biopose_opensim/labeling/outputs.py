@@ -148,17 +148,40 @@ class SubjectPaths:
         return found
 
 
+def claim_output_dir(out: Path, overwrite: bool, holds: str | None, replace: str = "replace them",
+                     resumable: bool = False) -> bool:
+    """The one rule for an output folder that may hold an earlier run's results (``label``, ``synth``, the
+    dataset adapters): True when this run continues the earlier, unfinished run, False when it starts afresh.
+
+    Args:
+        out: the output folder.
+        overwrite: replace what the folder holds; the run always starts afresh.
+        holds: what the folder holds that the run could lose, worded for the message (``"already holds a
+            dataset (manifest.json)"``); None when it holds nothing of the kind (the run starts afresh).
+        replace: what ``overwrite`` would do to it, for the message (``"replace them"``, ``"rebuild it"``).
+        resumable: the folder holds an unfinished run of the same inputs and settings, which this run continues.
+
+    Raises:
+        OutputExistsError: ``holds`` is given, and neither ``overwrite`` nor ``resumable``; nothing was changed.
+    """
+    if overwrite or holds is None:
+        return False
+    if resumable:
+        return True
+    raise OutputExistsError(f"{out} {holds}; nothing was changed. Pass --overwrite to {replace}, or choose another "
+                            "--out folder")
+
+
+def shown_names(found: list[Path], limit: int = 4) -> str:
+    """The first ``limit`` file names of ``found`` for a message (``a, b, c, d ...``)."""
+    return ", ".join(p.name for p in found[:limit]) + (" ..." if len(found) > limit else "")
+
+
 def refuse_existing(paths: SubjectPaths, overwrite: bool) -> None:
-    """Raise :class:`OutputExistsError` if ``paths.out_dir`` holds results and ``overwrite`` is False."""
-    if overwrite:
-        return
-    found = paths.existing_results()
-    if found:
-        shown = ", ".join(p.name for p in found[:4]) + (" ..." if len(found) > 4 else "")
-        raise OutputExistsError(
-            f"{paths.out_dir} already holds results ({shown}); nothing was changed. Pass --overwrite to replace "
-            "them, or choose another --out folder"
-        )
+    """Raise :class:`OutputExistsError` if ``paths.out_dir`` holds results and ``overwrite`` is False
+    (:func:`claim_output_dir`)."""
+    found = [] if overwrite else paths.existing_results()
+    claim_output_dir(paths.out_dir, overwrite, f"already holds results ({shown_names(found)})" if found else None)
 
 
 @contextmanager

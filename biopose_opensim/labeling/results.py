@@ -1,5 +1,6 @@
 """The types of one subject's labelling: its inputs (:class:`SubjectSpec`), the scaled subject ready for IK
-(:class:`PreparedSubject`), and the outcomes (:class:`TrialResult`, :class:`SubjectResult`).
+(:class:`PreparedSubject`), and the outcomes (:class:`TrialResult`, :class:`SubjectResult`); and the line per trial
+a batch run reports (:class:`TrialSummary`: ``label --dataset``, ``synth``, the dataset adapters).
 
 Lengths in metres, masses in kilograms, times in seconds.
 """
@@ -119,3 +120,40 @@ class SubjectResult:
     config_toml: Path
     seconds: float
 
+
+@dataclass(frozen=True)
+class TrialSummary:
+    """One trial of a batch run (``label --dataset``, ``synth``, the dataset adapters): small and picklable.
+
+    Attributes:
+        subject, name: subject and trial names (trial name = file stem).
+        file: the trial's marker file (None where the run does not record it).
+        status: ``"done"`` (labelled in this run), ``"skipped"`` (finished earlier, kept) or ``"failed"``.
+        reason: why it failed (``"<ExceptionType>: <message>"``), else None.
+        rms_error: mean over frames of the per-frame marker RMS, m (None when failed or not recorded).
+        max_error: largest marker error, m (None when failed or not recorded).
+        n_frames: frames labelled (0 when failed).
+        seconds: wall-clock time of the task in this run, s.
+        ik_mot: the IK motion written (None when failed or not recorded).
+        labels: the trial's ``labels/<trial>.npz`` (None when failed or not recorded).
+        masks: the trial's ``masks/<trial>.npz`` of trusted coordinates (synthetic datasets; else None).
+        rms_median: median over frames of the per-frame marker RMS, m (synthetic datasets; else None).
+        masked_fraction: fraction of coordinate-frames masked out (synthetic datasets; else None).
+        result: the trial's :class:`TrialResult`, for the subject's report (None when read back from a file).
+    """
+
+    subject: str
+    name: str
+    file: Path | None
+    status: str
+    reason: str | None = None
+    rms_error: float | None = None
+    max_error: float | None = None
+    n_frames: int = 0
+    seconds: float = 0.0
+    ik_mot: Path | None = None
+    labels: Path | None = None
+    masks: Path | None = None
+    rms_median: float | None = None
+    masked_fraction: float | None = None
+    result: TrialResult | None = None

@@ -21,10 +21,9 @@ from typing import Any, Iterable, Sequence
 
 from .. import __version__
 from ..atomic import atomic_write_bytes
-from ..errors import OutputExistsError
 from ..io import MarkerData
 from .config import LabelConfig
-from .outputs import SubjectPaths, TrialPaths, safe_name
+from .outputs import SubjectPaths, TrialPaths, claim_output_dir, safe_name, shown_names
 from .static import check_window
 from .results import PreparedSubject, SubjectSpec, TrialResult
 from .subject import label_trial, prepare_subject
@@ -84,19 +83,17 @@ def reusable(spec: SubjectSpec, config: LabelConfig, out_dir: Path, overwrite: b
         return None
     paths = SubjectPaths(out_dir, safe_name(spec.name))
     old = load_state(out_dir)
-    if old is not None and Path(old[1].scaled_model).is_file():
-        if old[0] == fingerprint(spec, config, out_dir):
-            log.info("%s: resuming the earlier run in %s (scaling reused, finished trials skipped)", paths.name,
-                     out_dir)
-            return old[1]
-        found = paths.existing_results()
-        shown = ", ".join(p.name for p in found[:4]) + (" ..." if len(found) > 4 else "")
-        raise OutputExistsError(
-            f"{out_dir} already holds results ({shown}) of another static trial, subject values or settings; "
-            "nothing was changed. Pass --overwrite to replace them, or choose another --out folder")
-    from .outputs import refuse_existing
-
-    refuse_existing(paths, overwrite)
+    if old is not None and not Path(old[1].scaled_model).is_file():
+        old = None
+    found = paths.existing_results()
+    if old is not None:
+        holds = f"already holds results ({shown_names(found)}) of another static trial, subject values or settings"
+    else:
+        holds = f"already holds results ({shown_names(found)})" if found else None
+    same = old is not None and old[0] == fingerprint(spec, config, out_dir)
+    if claim_output_dir(out_dir, overwrite, holds, resumable=same):
+        log.info("%s: resuming the earlier run in %s (scaling reused, finished trials skipped)", paths.name, out_dir)
+        return old[1]
     return None
 
 

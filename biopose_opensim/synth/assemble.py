@@ -22,7 +22,8 @@ from ..labeling import LabelConfig
 from .card import CardStats, write_card
 from ..datasets import DatasetNames, ShardWriter, write_manifest
 from .jobs import SubjectJob, TrialJob
-from .labelling import TrialSummary, finish_task, ik_task, scale_task
+from ..labeling.results import TrialSummary
+from .labelling import finish_task, ik_task, scale_task
 from .masks import MASK_THRESHOLD
 from ..datasets import LabelledTrial, SubjectRecord
 
@@ -260,9 +261,9 @@ def read_done(job: SubjectJob) -> list[TrialSummary] | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        out = [TrialSummary(job.name, t["name"], int(t["n_frames"]), float(t["rms_median"]),
-                            float(t["masked_fraction"]), Path(t["labels"]), Path(t["masks"]), None)
-               for t in data["trials"]]
+        out = [TrialSummary(job.name, t["name"], None, "skipped", n_frames=int(t["n_frames"]),
+                            rms_median=float(t["rms_median"]), masked_fraction=float(t["masked_fraction"]),
+                            labels=Path(t["labels"]), masks=Path(t["masks"])) for t in data["trials"]]
     except (ValueError, KeyError, TypeError):
         return None
     if len(out) != len(job.trials) or not all(s.labels.is_file() and s.masks.is_file() for s in out):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -17,25 +16,12 @@ import numpy as np
 from ..atomic import atomic_path
 from ..datasets.labels import TrialLabels
 from ..labeling import LabelConfig, PreparedSubject, SubjectSpec, finish_subject
+from ..labeling.results import TrialSummary
 from ..labeling.resume import label_trial_cleanly, prepare_cleanly
 from .jobs import SubjectJob, TrialJob
 from .masks import coordinate_masks, plan_masks
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrialSummary:
-    """What an IK task reports back (small, picklable)."""
-
-    subject: str
-    name: str
-    n_frames: int
-    rms_median: float
-    masked_fraction: float
-    labels: Path
-    masks: Path
-    result: object  # label's TrialResult, handed to finish_subject
 
 
 def masks_path(out_dir: Path, trial: str) -> Path:
@@ -82,8 +68,10 @@ def ik_task(prepared: PreparedSubject, trial: TrialJob, bony: tuple[str, ...], t
             np.savez_compressed(fh, q_mask=q_mask, marker_error=err.astype(np.float32), threshold=threshold)
     with np.errstate(invalid="ignore"):
         rms = np.sqrt(np.nanmean(errors ** 2, axis=1))
-    return TrialSummary(prepared.name, result.name, T, float(np.nanmedian(rms)), float(1.0 - q_mask.mean()),
-                        result.labels, path, result)
+    return TrialSummary(prepared.name, result.name, Path(trial.trc), result.status, rms_error=float(result.rms_error),
+                        max_error=float(result.max_error), n_frames=T, seconds=float(result.seconds),
+                        ik_mot=Path(result.ik_mot), labels=Path(result.labels), masks=path,
+                        rms_median=float(np.nanmedian(rms)), masked_fraction=float(1.0 - q_mask.mean()), result=result)
 
 
 def finish_task(prepared: PreparedSubject, summaries: Sequence[TrialSummary]) -> object:

@@ -21,8 +21,8 @@ from ..activities import CoordinateSpace
 from ..atomic import atomic_write_text, check_output_dir
 from ..bodymodels.registry import body_model_spec
 from ..distributed import Task, run_tasks
-from ..errors import OutputExistsError
 from ..labeling import LabelConfig
+from ..labeling.outputs import claim_output_dir
 from ..markers.sets import load_marker_set
 from ..markers.vocabulary import bony_markers_of_set
 from .assemble import DatasetResult, label_and_assemble, read_done
@@ -42,25 +42,24 @@ def _prepare_out(config: SynthConfig) -> bool:
     out = config.out
     check_output_dir(out)
     cfg = out / CONFIG_FILE
-    if not out.exists() or not any(out.iterdir()):
-        return False
-    if config.overwrite:
-        return False
-    if (out / "manifest.json").is_file():
-        raise OutputExistsError(f"{out} already holds a dataset (manifest.json); nothing was changed. Pass "
-                                "--overwrite to rebuild it, or choose another --out folder")
-    if cfg.is_file():
+    holds, replace, same = None, "replace it", False
+    if config.overwrite or not out.exists() or not any(out.iterdir()):
+        pass
+    elif (out / "manifest.json").is_file():
+        holds, replace = "already holds a dataset (manifest.json)", "rebuild it"
+    elif cfg.is_file():
         try:
             earlier = json.loads(cfg.read_text(encoding="utf-8")).get("identity")
         except ValueError:
             earlier = None
-        if earlier == json.loads(json.dumps(config.identity())):
-            log.info("resuming the unfinished dataset in %s", out)
-            return True
-        raise OutputExistsError(f"{out} holds an unfinished dataset built with other settings ({CONFIG_FILE}); "
-                                "pass --overwrite to replace it, or choose another --out folder")
-    raise OutputExistsError(f"{out} is not empty and holds no synthetic dataset; choose an empty --out folder "
-                            "or pass --overwrite")
+        holds = f"holds an unfinished dataset built with other settings ({CONFIG_FILE})"
+        same = earlier == json.loads(json.dumps(config.identity()))
+    else:
+        holds, replace = "is not empty and holds no synthetic dataset", "write the dataset into it anyway"
+    if claim_output_dir(out, config.overwrite, holds, replace, resumable=same):
+        log.info("resuming the unfinished dataset in %s", out)
+        return True
+    return False
 
 
 def _generated_job(plan: SubjectPlan) -> SubjectJob | None:
