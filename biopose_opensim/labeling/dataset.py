@@ -5,7 +5,7 @@ Two phases over a dataset found by :mod:`.layout` (BML-MoVi files are first conv
 1. scale every subject (:func:`.subject.prepare_subject`), in parallel over subjects;
 2. IK every trial (:func:`.subject.label_trial`), in parallel over trials, the unit of parallelism;
 
-then each subject's report (:func:`.subject.finish_subject`), and for the dataset ``OUT/summary.json`` (per subject,
+then each subject's report (:func:`.subject.finish_subject`) (the fan-out of :mod:`.phases`), and for the dataset ``OUT/summary.json`` (per subject,
 per trial: status ``done``/``skipped``/``failed``, reason, marker RMS, seconds) and ``OUT/report.md``.
 
 Resume: a subject scaled by an earlier run with the same inputs and settings is not scaled again (its
@@ -45,6 +45,7 @@ from .config import LabelConfig
 from .layout import LAYOUTS, DatasetLayout, InvalidSubject, SubjectEntry, detect_layout, discover
 from .outputs import SubjectPaths
 from . import resume as _resume
+from .phases import run_phases
 from .results import PreparedSubject, SubjectSpec, TrialResult, TrialSummary
 from .subject import finish_subject
 
@@ -158,11 +159,7 @@ def label_dataset(root: Path, out: Path, config: LabelConfig, workers: int | Non
                  sum(len(s.trials) for s in found.subjects), len(found.invalid))
         for bad in found.invalid:
             log.warning("invalid subject %s (%s): %s", bad.name, bad.folder, bad.reason)
-        prepared, subj_state = _scale_phase(found.subjects, config, out, overwrite, run)
-        if not any(st[1] == _CHANGED for st in subj_state.values()):  # else the file would not match the results
-            atomic_write_text(out / "label_config.toml", config.to_toml())
-        trial_out = _ik_phase(found.subjects, prepared, overwrite, run)
-        reports = _report_phase(prepared, subj_state, trial_out, overwrite, run)
+        prepared, subj_state, trial_out, reports = _phases(found.subjects, config, out, overwrite, run)
     finally:
         if owned:
             client.close()
@@ -218,39 +215,56 @@ def _spec(e: SubjectEntry) -> SubjectSpec:
     return SubjectSpec(e.name, e.static, e.trials, e.mass, e.height, e.sex)
 
 
-def _scale_phase(entries, config, out, overwrite, run):
-    """Scale the subjects that need it; return the prepared subjects and per subject (status, reason, seconds)."""
-    prepared: dict[str, PreparedSubject] = {}
+def _phases(entries, config, out, overwrite, run):
+    """Scale, IK and report the subjects (:func:`.phases.run_phases`); a subject scaled by an earlier run with the
+    same fingerprint is reused, one scaled with another fingerprint fails (``_CHANGED``).
+
+    Returns the prepared subjects, per subject (status, reason, seconds) of its scaling, the IK outcomes by
+    ``subject/trial`` key and the reports by subject (a task outcome, or the path of a report kept as it was).
+    """
+    reused: dict[str, PreparedSubject] = {}
     state: dict[str, tuple[str, str | None, float]] = {}
-    tasks = []
+    tasks: dict[str, Task] = {}
     for e in entries:
         cfg = e.config(config)
         fp = _fingerprint(e, cfg, out / e.name)
         old = None if overwrite else _resume.load_state(out / e.name)
         if old is not None and old[0] == fp and Path(old[1].scaled_model).is_file():
-            prepared[e.name] = old[1]
+            reused[e.name] = old[1]
             state[e.name] = ("skipped", None, 0.0)
             continue
         if old is not None and old[0] != fp:
             state[e.name] = ("failed", _CHANGED, 0.0)
             continue
-        tasks.append(Task(e.name, _resume.prepare_cleanly, (_spec(e), cfg, out / e.name, overwrite, fp)))
-    result = run_tasks(tasks, desc="scale", **run)
-    for o in result.outcomes:
-        if o.ok:
-            prepared[o.key] = o.value
-            state[o.key] = ("done", None, o.seconds)
-        else:
-            state[o.key] = ("failed", str(o.error), o.seconds)
-    return prepared, state
+        tasks[e.name] = Task(e.name, _resume.prepare_cleanly, (_spec(e), cfg, out / e.name, overwrite, fp))
+    trials = {e.name: e.trials for e in entries}
+    kept: dict[str, Path] = {}
 
+    def write_config() -> None:
+        if not any(st[1] == _CHANGED for st in state.values()):  # else the file would not match the results
+            atomic_write_text(out / "label_config.toml", config.to_toml())
 
-def _ik_phase(entries, prepared, overwrite, run):
-    tasks = [Task(f"{e.name}/{t.stem}", _resume.label_trial_cleanly, (prepared[e.name], t, overwrite))
-             for e in entries if e.name in prepared for t in e.trials]
+    def ik(name: str, p: PreparedSubject) -> list[Task]:
+        return [Task(f"{name}/{t.stem}", _resume.label_trial_cleanly, (p, t, overwrite)) for t in trials[name]]
+
+    def report(name: str, p: PreparedSubject, outcomes) -> Task | None:
+        """The subject's report; one whose scaling and trials were all reused keeps its report."""
+        path = SubjectPaths(p.out_dir, p.name).report
+        unchanged = name in reused and all(o.ok and o.value.status == "skipped" for o in outcomes)
+        if unchanged and not overwrite and path.is_file():
+            kept[name] = path
+            return None
+        results = [o.value for o in outcomes if o.ok]
+        return Task(name, finish_subject, (p, results)) if results else None
+
     # longest trials first (file size ~ frames x markers): shortens the tail of a parallel batch
-    tasks.sort(key=lambda task: -_size(task.args[1]))
-    return run_tasks(tasks, desc="IK", **run).by_key()
+    done = run_phases([e.name for e in entries], tasks, ik, report, reused=reused, after_scale=write_config,
+                      ik_order=lambda task: -_size(task.args[1]), **run)
+    for o in done.scale:
+        state[o.key] = ("done", None, o.seconds) if o.ok else ("failed", str(o.error), o.seconds)
+    trial_out = {o.key: o for o in done.ik_outcomes}
+    reports: dict[str, TaskOutcome | Path] = {**{o.key: o for o in done.reports}, **kept}
+    return dict(done.prepared), state, trial_out, reports
 
 
 def _size(path: Path) -> int:
@@ -258,22 +272,6 @@ def _size(path: Path) -> int:
         return Path(path).stat().st_size
     except OSError:
         return 0
-
-
-def _report_phase(prepared, subj_state, trial_out: dict[str, TaskOutcome], overwrite: bool, run
-                  ) -> dict[str, TaskOutcome | Path]:
-    """Each subject's report; a subject whose scaling and trials were all reused keeps its report (its path)."""
-    tasks, kept = [], {}
-    for name, p in prepared.items():
-        outcomes = [o for k, o in trial_out.items() if k.split("/", 1)[0] == name]
-        results = [o.value for o in outcomes if o.ok]
-        report = SubjectPaths(p.out_dir, p.name).report
-        unchanged = subj_state[name][0] == "skipped" and all(o.ok and o.value.status == "skipped" for o in outcomes)
-        if unchanged and not overwrite and report.is_file():
-            kept[name] = report
-        elif results:
-            tasks.append(Task(name, finish_subject, (p, results)))
-    return {**run_tasks(tasks, desc="reports", **run).by_key(), **kept}
 
 
 # ---------------------------------------------------------------------------------------------- summary
@@ -357,7 +355,7 @@ def _report_md(s: DatasetSummary, started: str) -> str:
         f"{c['subjects']['failed']} failed",
         f"- trials: {c['trials']['done']} labelled, {c['trials']['skipped']} skipped (finished earlier), "
         f"{c['trials']['failed']} failed",
-        f"- settings: `label_config.toml`; machine-readable results: `summary.json`",
+        "- settings: `label_config.toml`; machine-readable results: `summary.json`",
         "",
         "| subject | status | trials done / skipped / failed | frames | marker RMS mean (mm) | marker max (mm) "
         "| static RMS (mm) | report |",

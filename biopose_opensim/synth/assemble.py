@@ -16,12 +16,13 @@ from tqdm.auto import tqdm
 
 from ..activities import CoordinateSpace
 from ..datasets.labels import TrialLabels
-from ..distributed import Task, run_tasks
+from ..distributed import Task
 from ..io import read_coordinates
 from ..labeling import LabelConfig
 from .card import CardStats, write_card
 from ..datasets import DatasetNames, ShardWriter, write_manifest
 from .jobs import SubjectJob, TrialJob
+from ..labeling.phases import run_phases
 from ..labeling.results import TrialSummary
 from .labelling import finish_task, ik_task, scale_task
 from .masks import MASK_THRESHOLD
@@ -140,38 +141,29 @@ def label_and_assemble(
     todo = [j for j in jobs if j.name not in done]
     bony = tuple(bony)
 
-    # 1. scale, one task per subject
-    prepared = {}
-    if todo:
-        res = run_tasks([Task(f"{j.name}/scale", scale_task, (j, label_config, overwrite)) for j in todo],
-                        workers=workers, scheduler=scheduler, desc="scale", progress=progress)
-        phases["scale"] = res.seconds
-        for j, o in zip(todo, res.outcomes):
-            if o.ok:
-                prepared[j.name] = o.value
-            else:
-                failures.append((o.key, str(o.error)))
-    # 2. IK + masks, one task per trial
-    ik_jobs = [(j, t) for j in todo if j.name in prepared for t in j.trials]
+    # 1.-3. scale (one task per subject), IK + masks (one task per trial), per-subject reports
+    by_name = {j.name: j for j in todo}
+
+    def ik(name: str, prepared) -> list[Task]:
+        return [Task(f"{name}/{t.name}", ik_task, (prepared, t, bony, threshold, overwrite))
+                for t in by_name[name].trials]
+
+    def report(name: str, prepared, outcomes) -> Task | None:
+        trials = [o.value for o in outcomes if o.ok]
+        return Task(f"{name}/report", finish_task, (prepared, trials)) if trials else None
+
+    ran = run_phases([j.name for j in todo],
+                     {j.name: Task(f"{j.name}/scale", scale_task, (j, label_config, overwrite)) for j in todo},
+                     ik, report, workers=workers, scheduler=scheduler, progress=progress)
+    phases.update(ran.seconds)
     summaries: dict[str, list[TrialSummary]] = {k: list(v) for k, v in done.items()}
-    if ik_jobs:
-        res = run_tasks([Task(f"{j.name}/{t.name}", ik_task, (prepared[j.name], t, bony, threshold, overwrite))
-                         for j, t in ik_jobs], workers=workers, scheduler=scheduler, desc="IK", progress=progress)
-        phases["ik"] = res.seconds
-        for (j, t), o in zip(ik_jobs, res.outcomes):
-            if o.ok:
-                summaries.setdefault(j.name, []).append(o.value)
-            else:
-                failures.append((o.key, str(o.error)))
-    # 3. per-subject reports
-    fin = [j for j in todo if j.name in prepared and summaries.get(j.name)]
-    if fin:
-        res = run_tasks([Task(f"{j.name}/report", finish_task, (prepared[j.name], summaries[j.name])) for j in fin],
-                        workers=workers, scheduler=scheduler, desc="reports", progress=progress)
-        phases["reports"] = res.seconds
-        failures += [(o.key, str(o.error)) for o in res.failed]
+    for name, outcomes in ran.ik.items():
+        ok = [o.value for o in outcomes if o.ok]
+        if ok:
+            summaries.setdefault(name, []).extend(ok)
+    failures += [(o.key, str(o.error)) for o in (*ran.scale, *ran.ik_outcomes, *ran.reports) if not o.ok]
     for j in todo:
-        if j.name in prepared and j.name in summaries:
+        if j.name in ran.prepared and j.name in summaries:
             _write_done(j, summaries[j.name])
 
     # 4. shards, manifest, card
