@@ -96,7 +96,8 @@ def generate_activity(
     """Generate activity ``name`` for one subject's ``params`` at ``fps`` Hz, grounded, within ranges.
 
     Returns:
-        a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion` with ``q`` (T, C) radians / metres for every coordinate of ``space``.
+        a :class:`~biopose_opensim.motion.coordinates.CoordinateMotion` with ``q`` (T, C) radians / metres for
+        every coordinate of ``space``, its ``activity`` and ``params`` set.
 
     Raises:
         ConfigError: unknown activity name (the valid names are listed) or a non-positive ``fps``.

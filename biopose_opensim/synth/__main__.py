@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Gaussian noise (sigma, mm) added to the motion trials' virtual markers (default 0)")
     p.add_argument("--accuracy", type=float, help="IK accuracy (default: label's, 1e-6)")
     add_parallel_arguments(p)
-    p.add_argument("--plots", action="store_true", default=None, help="joint-angle plots in each subject's report.md (slower)")
+    p.add_argument("--plots", action="store_true", default=None,
+                   help="joint-angle plots in each subject's report.md (slower)")
     add_overwrite_argument(p, "an existing dataset in --out")
     add_verbosity_arguments(p, progress=True)
     return p
