@@ -213,19 +213,11 @@ def _monomial_matrices(driven, ks, o_cm: np.ndarray, t0: np.ndarray) -> tuple[np
     return full, rot
 
 
-def compile_plan(tree: ModelTree) -> FKPlan:
-    """Turn a parsed model into the constants and static structure of :func:`forward_kinematics`."""
-    a: dict[str, np.ndarray] = {}
-    nb = len(tree.body_names)
-    ext, waves = _coupler_rows(tree, a)
-    col = {name: i for i, name in enumerate(ext)}
-    gidx = lambda b: nb if b == GROUND else b  # noqa: E731  (s is padded with a ground row of ones at nb)
-
-    # --- processing order and levels --------------------------------------------------------------------
+def _levels(tree: ModelTree, a: dict) -> tuple[list[int], dict, list[tuple]]:
+    """Processing order of the joints (level by level from ground), each processed joint's (level, local index),
+    and the levels' parent patterns; writes ``parent_local``."""
     level_members = _topological_joints(tree)
     order = [k for lv in level_members for k in lv]
-    joints = [tree.joints[k] for k in order]
-    nj = len(joints)
     proc_of = {k: i for i, k in enumerate(order)}
     place = {}  # processing index -> (level, local)
     levels, parent_local, start = [], [], 0
@@ -248,8 +240,14 @@ def compile_plan(tree: ModelTree) -> FKPlan:
                 levels.append((start, stop, PARENT_INDEX, 0, 0))
         start = stop
     a["parent_local"] = np.array(parent_local, dtype=np.int64)
+    return order, place, levels
 
-    # --- rotations: per driven-axis count d, one (12, 3^d) matrix per joint over the trig monomials ---------
+
+def _rotations(joints: list, col: dict, a: dict) -> tuple[dict, list, list, list]:
+    """Per driven-axis count d, one (12, 3^d) matrix per joint over the trig monomials; fixed joints' local
+    transforms. Returns the joints by driven count, the runs of equal count, the rows of coordinate functions
+    and the rotation groups."""
+    nj = len(joints)
     factors = [_joint_rotation_factors(jt) for jt in joints]
     n_driven = [len(f[0]) for f in factors]
     by_count = {d: [j for j in range(nj) if n_driven[j] == d] for d in range(4)}
@@ -283,8 +281,13 @@ def compile_plan(tree: ModelTree) -> FKPlan:
         fixed[r, :, :3] = factors[j][1][0]
         fixed[r, :, 3] = t0[j] - factors[j][1][0] @ o_cm[j]
     a["fixed_local"] = fixed
+    return by_count, runs, value_rows, rot_groups
 
-    # --- translations ---------------------------------------------------------------------------------
+
+def _translations(joints: list, col: dict, gidx, value_rows: list, a: dict) -> int:
+    """Translation axes (driven ones first, then constant ones) and every coordinate-function row; returns the
+    number of driven translation rows."""
+    nj = len(joints)
     var_rows, const_rows = [], []  # (joint, axis index, TransformAxisSpec)
     for j, jt in enumerate(joints):
         for i, ax in enumerate(jt.translations):
@@ -306,17 +309,12 @@ def compile_plan(tree: ModelTree) -> FKPlan:
     ).reshape(len(all_rows), 3)
     a["trans_scaled"] = np.array([[ax.scale_axis is not None for ax in jt.translations] for jt in joints]).reshape(nj, 3)
     _value_rows(value_rows + [(col[ax.coordinate], ax.function) for _, _, ax in var_rows], a)
+    return len(var_rows)
 
-    # --- frames -----------------------------------------------------------------------------------------
-    a["parent_body"] = np.array([gidx(jt.parent_body) for jt in joints], dtype=np.int64)
-    a["child_body"] = np.array([jt.child_body for jt in joints], dtype=np.int64)
-    a["pf_origin_matrix"] = np.array([jt.parent_frame.origin_matrix for jt in joints]).reshape(nj, 3, 3)
-    a["cm_origin_matrix"] = np.array([jt.child_frame.origin_matrix for jt in joints]).reshape(nj, 3, 3)
-    proc_of_body = {jt.child_body: j for j, jt in enumerate(joints)}
-    body_places = tuple(place[proc_of_body[b]] for b in range(nb))
-    a["bottom_row"] = np.array([0.0, 0.0, 0.0, 1.0]).reshape(1, 4, 1)
 
-    # --- points: markers (MarkerSet order) then joint centres (JointSet order) ----------------------------
+def _points(tree: ModelTree, proc_of_body: dict, place: dict, a: dict) -> tuple[list, int]:
+    """Markers (MarkerSet order) then joint centres (JointSet order), grouped by the joint that carries them;
+    returns the point groups and the number of points."""
     points = [(m.body, m.point_matrix) for m in tree.markers] + [
         (jt.child_body, jt.child_frame.origin_matrix) for jt in tree.joints
     ]
@@ -349,7 +347,29 @@ def compile_plan(tree: ModelTree) -> FKPlan:
     sorted_points += ground_points
     row_of = {p: r for r, p in enumerate(sorted_points)}
     a["point_order"] = np.array([3 * row_of[p] + i for p in range(len(points)) for i in range(3)], dtype=np.int64)
+    return groups, len(points)
 
+
+def compile_plan(tree: ModelTree) -> FKPlan:
+    """Turn a parsed model into the constants and static structure of :func:`forward_kinematics`."""
+    a: dict[str, np.ndarray] = {}
+    nb = len(tree.body_names)
+    ext, waves = _coupler_rows(tree, a)
+    col = {name: i for i, name in enumerate(ext)}
+    gidx = lambda b: nb if b == GROUND else b  # noqa: E731  (s is padded with a ground row of ones at nb)
+    order, place, levels = _levels(tree, a)
+    joints = [tree.joints[k] for k in order]
+    by_count, runs, value_rows, rot_groups = _rotations(joints, col, a)
+    n_trans_var = _translations(joints, col, gidx, value_rows, a)
+    # frames
+    a["parent_body"] = np.array([gidx(jt.parent_body) for jt in joints], dtype=np.int64)
+    a["child_body"] = np.array([jt.child_body for jt in joints], dtype=np.int64)
+    a["pf_origin_matrix"] = np.array([jt.parent_frame.origin_matrix for jt in joints]).reshape(len(joints), 3, 3)
+    a["cm_origin_matrix"] = np.array([jt.child_frame.origin_matrix for jt in joints]).reshape(len(joints), 3, 3)
+    proc_of_body = {jt.child_body: j for j, jt in enumerate(joints)}
+    body_places = tuple(place[proc_of_body[b]] for b in range(nb))
+    a["bottom_row"] = np.array([0.0, 0.0, 0.0, 1.0]).reshape(1, 4, 1)
+    groups, n_points = _points(tree, proc_of_body, place, a)
     return FKPlan(
         arrays=a,
         coupler_waves=waves,
@@ -357,9 +377,9 @@ def compile_plan(tree: ModelTree) -> FKPlan:
         rot_groups=tuple(rot_groups),
         n_fixed=len(by_count[0]),
         local_runs=tuple(tuple(r) for r in runs),
-        n_trans_var=len(var_rows),
+        n_trans_var=n_trans_var,
         point_groups=tuple(groups),
-        n_points=len(points),
+        n_points=n_points,
         n_markers=len(tree.markers),
         body_places=body_places,
         n_bodies=nb,
