@@ -115,6 +115,144 @@ def _set_epoch(dataset, epoch: int) -> None:
             part.set_epoch(epoch)
 
 
+@dataclass
+class _Run:
+    """The state of a training run between epochs (this process's share of it)."""
+
+    config: MQHMRConfig
+    model: MQHMR
+    net: torch.nn.Module  # the model, wrapped in DDP when world > 1
+    body: torch.nn.Module
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LRScheduler
+    train: torch.utils.data.Dataset
+    val_loader: torch.utils.data.DataLoader | None
+    steps_per_epoch: int
+    sources: dict
+    rank: int
+    world: int
+    dev: torch.device
+    workers: int
+    history: list[dict] = field(default_factory=list)
+    best: float = float("inf")
+    start_epoch: int = 0
+
+
+def _set_up(config: MQHMRConfig, train, val, sources: dict, ckpt, seed: int, rank: int, world: int,
+            dev: torch.device, backbone_weights, smpl_model_dir, workers: int) -> _Run:
+    """Body layer, model (from ``ckpt`` when resuming, else with the given backbone weights), optimiser, schedule
+    and the validation loader."""
+    body = make_body(config, smpl_model_dir).to(dev)
+    model = MQHMR(config, body)
+    if backbone_weights is not None and ckpt is None:
+        from .backbone import load_backbone_weights
+
+        load_backbone_weights(model.backbone, backbone_weights)
+    if ckpt is not None:
+        model.load_state_dict(ckpt.tensors)
+    model.to(dev)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    tc = config.train
+    if len(train) < tc.batch_size:
+        raise ConfigError(f"{len(train)} training images, fewer than one batch (train.batch_size = {tc.batch_size}); "
+                          "give more data or a smaller batch in a TOML configuration")
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
+    steps_per_epoch = max(1, len(train) // tc.batch_size)
+    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
+    run = _Run(config=config, model=model, net=net, body=body, opt=opt, sched=sched, train=train, val_loader=None,
+               steps_per_epoch=steps_per_epoch, sources=sources, rank=rank, world=world, dev=dev, workers=workers)
+    if ckpt is not None:
+        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
+        run.history = list(ckpt.meta["history"])
+        run.best = float(ckpt.meta["best_val_mpjpe_mm"])
+        run.start_epoch = int(ckpt.meta["epoch"])
+        log.info("resuming %s at epoch %d (best validation MPJPE %.1f mm)", ckpt.path, run.start_epoch, run.best)
+    if val is not None:
+        idx = torch.arange(len(val))
+        if 0 < tc.val_images < len(val):
+            idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed + 7919))[:tc.val_images]
+        run.val_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(val, idx.sort().values.tolist()),
+                                                     batch_size=max(1, tc.batch_size // world), num_workers=workers)
+    return run
+
+
+def _start_files(run: _Run, out: Path, val, seed: int, fresh: bool, log_file, backbone_weights) -> None:
+    """Rank 0: the run's configuration and data files, the log file, and a summary line."""
+    out.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for old in ("train_log.jsonl", "train.log"):
+            (out / old).unlink(missing_ok=True)
+    if log_file is not None:
+        add_file_log(log_file)
+    atomic_write_text(out / "config.toml", run.config.to_toml())
+    atomic_write_text(out / "data.json", json.dumps({"sources": run.sources, "train_images": len(run.train),
+                                                     "val_images": len(val) if val is not None else 0,
+                                                     "world_size": run.world, "seed": seed, "device": str(run.dev),
+                                                     "backbone_weights": str(backbone_weights or "")}, indent=1))
+    log.info("training MQ-HMR %s (%d parameters, body %s) on %d images (%d steps/epoch), %d val images, %s x %d "
+             "process(es)", run.config.name, sum(p.numel() for p in run.model.parameters()), run.config.body_model,
+             len(run.train), run.steps_per_epoch, len(val) if val is not None else 0, run.dev, run.world)
+
+
+def _train_epoch(run: _Run, epoch: int, seed: int, progress: bool) -> dict[str, float]:
+    """One epoch over this process's slices of the global batches; the mean loss terms (``train_<term>``)."""
+    config, tc, dev = run.config, run.config.train, run.dev
+    local = tc.batch_size // run.world
+    _set_epoch(run.train, epoch)
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    order = torch.randperm(len(run.train), generator=gen)[:run.steps_per_epoch * tc.batch_size]
+    mine = order.reshape(run.steps_per_epoch, tc.batch_size)[:, run.rank * local:(run.rank + 1) * local].reshape(-1)
+    loader = torch.utils.data.DataLoader(torch.utils.data.Subset(run.train, mine.tolist()), batch_size=local,
+                                         num_workers=run.workers, drop_last=True)
+    run.model.train()
+    sums: dict[str, float] = {}
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress or run.rank != 0, leave=False)
+    for batch in bar:
+        target = batch_target(batch, config, dev)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=dev.type == "cuda"):
+            params = run.net(batch["image"].to(dev))
+        params = type(params)(params.rotations.float(), params.shape.float(), params.pred_cam.float())
+        terms = hmr_loss(body_outputs(params, run.body, config), target, config.loss)
+        run.opt.zero_grad(set_to_none=True)
+        terms.total.backward()
+        if tc.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.grad_clip)
+        run.opt.step()
+        run.sched.step()
+        for k, v in terms.items().items():
+            sums[k] = sums.get(k, 0.0) + v
+        if run.rank == 0 and progress:
+            bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+    return {f"train_{k}": v / run.steps_per_epoch for k, v in sums.items()}
+
+
+def _end_epoch(run: _Run, record: dict, out: Path, seed: int) -> None:
+    """Record the epoch; rank 0 logs it and writes ``last``, ``best`` (when the validation MPJPE, or without
+    validation the training loss, improved), the JSON log and the curves."""
+    run.history.append(record)
+    score = record.get("val_mpjpe_mm", record["train_total"])
+    improved = score < run.best
+    run.best = min(run.best, score)
+    if run.rank != 0:
+        return
+    tc = run.config.train
+    log.info("epoch %d/%d: train loss %.4f%s%s (%.0f s)", record["epoch"], tc.epochs, record["train_total"],
+             f", val MPJPE {record['val_mpjpe_mm']:.1f} mm, PA-MPJPE {record['val_pa_mpjpe_mm']:.1f} mm, "
+             f"2D {record['val_err2d_px']:.1f} px" if "val_mpjpe_mm" in record else "",
+             " (best)" if improved else "", record["seconds"])
+    meta = {"config": run.config.to_dict(), "data": run.sources, "epoch": record["epoch"], "history": run.history,
+            "best_val_mpjpe_mm": run.best, "seed": seed, "version": __version__, "torch": torch.__version__,
+            "world_size": run.world, "device": str(run.dev)}
+    save_checkpoint(out / "last", run.model, meta, optimizer_state=optimizer_state(run.opt, run.sched))
+    if improved:
+        save_checkpoint(out / "best", run.model, meta)
+    with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record) + "\n")
+    write_curves(run.history, out / "curves.png")
+
+
 def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path,
                 npz: Sequence[tuple[str | Path, str | Path]] = (), resume: str | Path | None = None,
                 device: str = "cpu", seed: int = 0, progress: bool = True, overwrite: bool = False,
@@ -138,117 +276,29 @@ def train_mqhmr(config: MQHMRConfig, data: Sequence[str | Path], out: str | Path
     train, val, sources = open_training_data(config, data, npz, seed)
     if ckpt is not None and ckpt.meta.get("data") != sources:
         raise ConfigError(f"{ckpt.path}: the checkpoint was trained on other data; resume with the same --data")
-
-    body = make_body(config, smpl_model_dir).to(dev)
-    model = MQHMR(config, body)
-    if backbone_weights is not None and ckpt is None:
-        from .backbone import load_backbone_weights
-
-        load_backbone_weights(model.backbone, backbone_weights)
-    if ckpt is not None:
-        model.load_state_dict(ckpt.tensors)
-    model.to(dev)
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    tc = config.train
-    if len(train) < tc.batch_size:
-        raise ConfigError(f"{len(train)} training images, fewer than one batch (train.batch_size = {tc.batch_size}); "
-                          "give more data or a smaller batch in a TOML configuration")
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    steps_per_epoch = max(1, len(train) // tc.batch_size)
-    sched = exponential_schedule(opt, tc.lr, tc.lr_final, steps_per_epoch * tc.epochs)
-    history: list[dict] = []
-    best, start_epoch = float("inf"), 0
-    if ckpt is not None:
-        load_optimizer_state(opt, sched, ckpt.optimizer, dev, ckpt.path)
-        history = list(ckpt.meta["history"])
-        best = float(ckpt.meta["best_val_mpjpe_mm"])
-        start_epoch = int(ckpt.meta["epoch"])
-        log.info("resuming %s at epoch %d (best validation MPJPE %.1f mm)", ckpt.path, start_epoch, best)
-    val_loader = None
-    if val is not None:
-        idx = torch.arange(len(val))
-        if 0 < tc.val_images < len(val):
-            idx = torch.randperm(len(val), generator=torch.Generator().manual_seed(seed + 7919))[:tc.val_images]
-        val_loader = torch.utils.data.DataLoader(torch.utils.data.Subset(val, idx.sort().values.tolist()),
-                                                 batch_size=max(1, tc.batch_size // world), num_workers=workers)
+    run = _set_up(config, train, val, sources, ckpt, seed, rank, world, dev, backbone_weights, smpl_model_dir,
+                  workers)
     if rank == 0:
-        out.mkdir(parents=True, exist_ok=True)
-        if overwrite and resume is None:
-            for old in ("train_log.jsonl", "train.log"):
-                (out / old).unlink(missing_ok=True)
-        if log_file is not None:
-            add_file_log(log_file)
-        atomic_write_text(out / "config.toml", config.to_toml())
-        atomic_write_text(out / "data.json", json.dumps({"sources": sources, "train_images": len(train),
-                                                         "val_images": len(val) if val is not None else 0,
-                                                         "world_size": world, "seed": seed, "device": str(dev),
-                                                         "backbone_weights": str(backbone_weights or "")}, indent=1))
-        log.info("training MQ-HMR %s (%d parameters, body %s) on %d images (%d steps/epoch), %d val images, %s x %d "
-                 "process(es)", config.name, sum(p.numel() for p in model.parameters()), config.body_model,
-                 len(train), steps_per_epoch, len(val) if val is not None else 0, dev, world)
-    local = tc.batch_size // world
-    use_amp = dev.type == "cuda"
-    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, start_epoch + stop_after)
-    for epoch in range(start_epoch, last_epoch):
+        _start_files(run, out, val, seed, fresh=overwrite and resume is None, log_file=log_file,
+                     backbone_weights=backbone_weights)
+    tc = config.train
+    last_epoch = tc.epochs if stop_after is None else min(tc.epochs, run.start_epoch + stop_after)
+    for epoch in range(run.start_epoch, last_epoch):
         t0 = time.perf_counter()
-        _set_epoch(train, epoch)
-        gen = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
-        order = torch.randperm(len(train), generator=gen)[:steps_per_epoch * tc.batch_size]
-        mine = order.reshape(steps_per_epoch, tc.batch_size)[:, rank * local:(rank + 1) * local].reshape(-1)
-        loader = torch.utils.data.DataLoader(torch.utils.data.Subset(train, mine.tolist()), batch_size=local,
-                                             num_workers=workers, drop_last=True)
-        model.train()
-        sums: dict[str, float] = {}
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress or rank != 0, leave=False)
-        for batch in bar:
-            target = batch_target(batch, config, dev)
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-                params = net(batch["image"].to(dev))
-            params = type(params)(params.rotations.float(), params.shape.float(), params.pred_cam.float())
-            terms = hmr_loss(body_outputs(params, body, config), target, config.loss)
-            opt.zero_grad(set_to_none=True)
-            terms.total.backward()
-            if tc.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            opt.step()
-            sched.step()
-            for k, v in terms.items().items():
-                sums[k] = sums.get(k, 0.0) + v
-            if rank == 0 and progress:
-                bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
-        record = {"epoch": epoch + 1, **{f"train_{k}": v / steps_per_epoch for k, v in sums.items()},
-                  "lr": sched.get_last_lr()[0]}
-        if val_loader is not None:
-            m = evaluate_loader(model, body, config, val_loader, dev)
+        record = {"epoch": epoch + 1, **_train_epoch(run, epoch, seed, progress), "lr": run.sched.get_last_lr()[0]}
+        if run.val_loader is not None:
+            m = evaluate_loader(run.model, run.body, config, run.val_loader, dev)
             record.update(val_mpjpe_mm=m.mpjpe_mm, val_pa_mpjpe_mm=m.pa_mpjpe_mm, val_err2d_px=m.err2d_px)
         record["seconds"] = time.perf_counter() - t0
-        history.append(record)
-        score = record.get("val_mpjpe_mm", record["train_total"])
-        improved = score < best
-        best = min(best, score)
-        if rank == 0:
-            log.info("epoch %d/%d: train loss %.4f%s%s (%.0f s)", epoch + 1, tc.epochs, record["train_total"],
-                     f", val MPJPE {record['val_mpjpe_mm']:.1f} mm, PA-MPJPE {record['val_pa_mpjpe_mm']:.1f} mm, "
-                     f"2D {record['val_err2d_px']:.1f} px" if "val_mpjpe_mm" in record else "",
-                     " (best)" if improved else "", record["seconds"])
-            meta = {"config": config.to_dict(), "data": sources, "epoch": epoch + 1, "history": history,
-                    "best_val_mpjpe_mm": best, "seed": seed, "version": __version__, "torch": torch.__version__,
-                    "world_size": world, "device": str(dev)}
-            save_checkpoint(out / "last", model, meta, optimizer_state=optimizer_state(opt, sched))
-            if improved:
-                save_checkpoint(out / "best", model, meta)
-            with open(out / "train_log.jsonl", "a", encoding="utf-8") as fh:
-                fh.write(json.dumps(record) + "\n")
-            write_curves(history, out / "curves.png")
+        _end_epoch(run, record, out, seed)
     if world > 1:
         import torch.distributed as dist
 
         dist.barrier()
-    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors", epochs=len(history),
-                       best_val_mpjpe_mm=best, seconds=time.perf_counter() - t_start, history=tuple(history),
-                       state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+    return TrainResult(out=out, best=out / "best.safetensors", last=out / "last.safetensors",
+                       epochs=len(run.history), best_val_mpjpe_mm=run.best, seconds=time.perf_counter() - t_start,
+                       history=tuple(run.history),
+                       state={k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()})
 
 
 def write_curves(history: Sequence[dict], path: Path) -> None:
