@@ -148,3 +148,20 @@ def exponential_schedule(opt: torch.optim.Optimizer, lr: float, lr_final: float,
     """ExponentialLR taking ``opt``'s learning rate from ``lr`` to ``lr_final`` over ``total_steps`` steps (the
     schedule :func:`load_optimizer_state` restores)."""
     return torch.optim.lr_scheduler.ExponentialLR(opt, (lr_final / lr) ** (1.0 / max(1, total_steps)))
+
+
+def optimizer_step(terms, opt: torch.optim.Optimizer, sched, parameters, grad_clip: float,
+                   sums: dict[str, float]) -> dict[str, float]:
+    """One training step on a loss with parts: backward ``terms.total``, clip the gradient norm of ``parameters`` to
+    ``grad_clip`` (when > 0), step the optimiser and the schedule; the parts (``terms.items()``) are added to
+    ``sums`` and returned."""
+    opt.zero_grad(set_to_none=True)
+    terms.total.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(parameters, grad_clip)
+    opt.step()
+    sched.step()
+    items = terms.items()
+    for k, v in items.items():
+        sums[k] = sums.get(k, 0.0) + v
+    return items

@@ -27,7 +27,8 @@ from .. import __version__
 from ..atomic import atomic_write_text
 from ..errors import ConfigError, InputFileError
 from ..plots import pyplot, save_figure
-from ..training import add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, start_run
+from ..training import (add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, optimizer_step,
+                        start_run)
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import MQHMRConfig
 from .data import Augmentation, HMRNpzDataset, RenderDataset
@@ -215,16 +216,9 @@ def _train_epoch(run: _Run, epoch: int, seed: int, progress: bool) -> dict[str, 
             params = run.net(batch["image"].to(dev))
         params = type(params)(params.rotations.float(), params.shape.float(), params.pred_cam.float())
         terms = hmr_loss(body_outputs(params, run.body, config), target, config.loss)
-        run.opt.zero_grad(set_to_none=True)
-        terms.total.backward()
-        if tc.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(run.model.parameters(), tc.grad_clip)
-        run.opt.step()
-        run.sched.step()
-        for k, v in terms.items().items():
-            sums[k] = sums.get(k, 0.0) + v
+        items = optimizer_step(terms, run.opt, run.sched, run.model.parameters(), tc.grad_clip, sums)
         if run.rank == 0 and progress:
-            bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+            bar.set_postfix(loss=f"{items['total']:.4f}")
     return {f"train_{k}": v / run.steps_per_epoch for k, v in sums.items()}
 
 

@@ -27,7 +27,8 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import atomic_write_text
 from ..plots import pyplot, save_figure
-from ..training import add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, start_run
+from ..training import (add_file_log, exponential_schedule, load_optimizer_state, optimizer_state, optimizer_step,
+                        start_run)
 from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, check_identity, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
@@ -223,16 +224,9 @@ def _train_epoch(run: _Run, epoch: int, seed: int, progress: bool) -> dict[str, 
         q, s = system.decode(raw, inputs, clamp_root=False)
         terms = neurik_loss(config.loss, system.fk, q, s, w.q[:, pos], w.s[:, pos], w.q_mask[:, pos],
                             w.present[:, pos], system.marker_index)
-        run.opt.zero_grad(set_to_none=True)
-        terms.total.backward()
-        if tc.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(system.net.parameters(), tc.grad_clip)
-        run.opt.step()
-        run.sched.step()
-        for k, v in terms.items().items():
-            sums[k] = sums.get(k, 0.0) + v
+        items = optimizer_step(terms, run.opt, run.sched, system.net.parameters(), tc.grad_clip, sums)
         if run.rank == 0 and progress:
-            bar.set_postfix(loss=f"{terms.items()['total']:.4f}")
+            bar.set_postfix(loss=f"{items['total']:.4f}")
     return {f"train_{k}": v / run.steps_per_epoch for k, v in sums.items()}
 
 
