@@ -181,14 +181,16 @@ CONFIGS: dict[str, NeurIKConfig] = {
                           output="all"),
         loss=LossConfig(coords=1.0),
         augment=AugmentConfig(noise_mm=4.0, dropout=0.2),
-        train=TrainConfig(epochs=60, batch_size=32, lr=1e-3, lr_final=2e-5, window_stride=8, val_windows=1024)),
+        train=TrainConfig(epochs=60, batch_size=32, lr=1e-3, lr_final=2e-5, weight_decay=0.0, window_stride=8,
+                          val_windows=1024)),
     "mlp": NeurIKConfig(
         name="mlp",
         model=ModelConfig(kind="mlp", window=9, layers=3, ffn=512, d_model=512, heads=1, dropout=0.0,
                           output="center"),
         loss=LossConfig(joints=0.0, markers=0.0, scales=0.1, coords=1.0),
         augment=AugmentConfig(rotation=False, translation_m=0.0, scaling=0.0, noise_mm=0.0, dropout=0.0),
-        train=TrainConfig(epochs=60, batch_size=64, lr=1e-3, lr_final=2e-5, window_stride=4, val_windows=1024)),
+        train=TrainConfig(epochs=60, batch_size=64, lr=1e-3, lr_final=2e-5, weight_decay=0.0, window_stride=4,
+                          val_windows=1024)),
     "tiny": NeurIKConfig(
         name="tiny",
         model=ModelConfig(window=8, embed_dim=4, conv_layers=1, d_model=32, heads=2, layers=1, ffn=64, dropout=0.0,

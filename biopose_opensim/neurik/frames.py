@@ -229,11 +229,18 @@ class WindowInputs:
     heading: torch.Tensor
 
 
-def window_inputs(markers: torch.Tensor, present: torch.Tensor, root_idx: torch.Tensor, front_idx: torch.Tensor,
-                  back_idx: torch.Tensor) -> WindowInputs:
-    """Ground markers (B, T, M, 3) with presence (B, T, M) -> :class:`WindowInputs`."""
+def frame_inputs(markers: torch.Tensor, present: torch.Tensor, root_idx: torch.Tensor, front_idx: torch.Tensor,
+                 back_idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Ground markers (..., M, 3) with presence (..., M) -> network input ``x`` (..., M, 4): canonical xyz (m, 0
+    where missing) and the presence flag; with each frame's origin (..., 3) and heading (...,)."""
     origin, heading = root_frames(markers, present, root_idx, front_idx, back_idx)
     clean = torch.where(present[..., None], markers, torch.zeros_like(markers))
     canon = to_canonical(clean, origin, heading) * present[..., None]
-    x = torch.cat([canon, present[..., None].to(canon.dtype)], dim=-1)
+    return torch.cat([canon, present[..., None].to(canon.dtype)], dim=-1), origin, heading
+
+
+def window_inputs(markers: torch.Tensor, present: torch.Tensor, root_idx: torch.Tensor, front_idx: torch.Tensor,
+                  back_idx: torch.Tensor) -> WindowInputs:
+    """Ground markers (B, T, M, 3) with presence (B, T, M) -> :class:`WindowInputs`."""
+    x, origin, heading = frame_inputs(markers, present, root_idx, front_idx, back_idx)
     return WindowInputs(x=x, rel=relative_root(origin, heading), origin=origin, heading=heading)

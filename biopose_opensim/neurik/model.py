@@ -2,7 +2,9 @@
 
 Architecture (sizes from :class:`~.config.ModelConfig`; ``M`` markers, ``T`` window, ``E`` embedding, ``D`` model):
 
-1. per frame and marker, canonical xyz + presence (4) -> ``Linear(4, E)``                         (B, T, M, E)
+0. per marker and axis, canonical xyz standardised by the training data's mean and standard deviation
+   (:class:`MarkerNorm`, stored with the weights); missing markers stay 0                        (B, T, M, 4)
+1. per frame and marker, standardised xyz + presence (4) -> ``Linear(4, E)``                      (B, T, M, E)
 2. spatial encoder: ``conv_layers`` x [Conv1d(E, E, k) across the marker axis, GELU], residual      (B, T, M, E)
    (computed as one matrix product per layer, :func:`marker_conv`)
 3. flatten the markers, ``Linear(M*E, D)``; plus ``Linear(5, D)`` of the frame's root offset and
@@ -70,6 +72,39 @@ def marker_conv(h: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
     return out if bias is None else out + bias
 
 
+class MarkerNorm(nn.Module):
+    """Standardises canonical marker coordinates per marker and axis: ``(x - mean) / std`` where the marker is
+    present, 0 where it is missing (the presence flag passes through).
+
+    ``mean`` and ``std`` (M, 3) are persistent buffers, saved with the weights; :meth:`fit` sets them from the
+    training data before training (a fresh module is the identity). Canonical markers span a few decimetres
+    around the pelvis with standard deviations from millimetres (pelvis landmarks) to decimetres (hands): without
+    this, weights on the quiet markers need to be hundreds of times larger than the others, which plain Adam with
+    weight decay does not reach.
+    """
+
+    def __init__(self, n_markers: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_markers, 3))
+        self.register_buffer("std", torch.ones(n_markers, 3))
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, min_std: float = 1e-3) -> None:
+        """Set the statistics from network inputs ``x`` (N, M, 4) (canonical xyz in metres + presence), over the
+        frames in which each marker is present; ``std`` is at least ``min_std`` metres."""
+        w = x[..., 3:4].double()
+        n = w.sum(0).clamp_min(1.0)
+        mean = (x[..., :3].double() * w).sum(0) / n
+        var = ((x[..., :3].double() - mean) ** 2 * w).sum(0) / n
+        self.mean.copy_(mean.to(self.mean.dtype))
+        self.std.copy_(var.sqrt().clamp_min(min_std).to(self.std.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., M, 4) canonical xyz (m) + presence -> (..., M, 4) standardised xyz + presence."""
+        present = x[..., 3:4]
+        return torch.cat([(x[..., :3] - self.mean) / self.std * present, present], dim=-1)
+
+
 def _init_head(head: nn.Linear, n_free: int) -> None:
     """Start at mid-range coordinates, identity root rotation, no root offset, mean scales."""
     with torch.no_grad():
@@ -86,6 +121,7 @@ class NeurIK(nn.Module):
         self.cfg = cfg
         self.n_markers, self.n_free, self.n_bodies = int(n_markers), int(n_free), int(n_bodies)
         E, D = cfg.embed_dim, cfg.d_model
+        self.marker_norm = MarkerNorm(n_markers)
         self.embed = nn.Linear(4, E)
         self.convs = nn.ModuleList(nn.Conv1d(E, E, cfg.conv_kernel, padding=cfg.conv_kernel // 2)
                                    for _ in range(cfg.conv_layers))
@@ -103,7 +139,7 @@ class NeurIK(nn.Module):
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
         """(..., M, 4) canonical markers + presence of single frames -> (..., D) frame features."""
         lead = x.shape[:-2]
-        h = self.embed(x.reshape(-1, self.n_markers, 4))  # (N, M, E), channels last
+        h = self.embed(self.marker_norm(x.reshape(-1, self.n_markers, 4)))  # (N, M, E), channels last
         for conv in self.convs:
             h = h + nn.functional.gelu(marker_conv(h, conv.weight, conv.bias))
         # ``project`` takes the markers flattened channel-major (index e M + m): its weight is read in that order
@@ -126,7 +162,7 @@ class NeurIK(nn.Module):
 
 
 class FrameMLP(nn.Module):
-    """The per-frame baseline: a window's canonical markers and root motion, flattened, through an MLP
+    """The per-frame baseline: a window's standardised canonical markers and root motion, flattened, through an MLP
     (``layers`` hidden layers of ``ffn`` units, GELU) to the heads of the output frame. Same interface as
     :class:`NeurIK` (``frame_features`` is the flattened frame)."""
 
@@ -136,6 +172,7 @@ class FrameMLP(nn.Module):
             raise ValueError("the MLP baseline predicts one frame per window (output 'last' or 'center')")
         self.cfg = cfg
         self.n_markers, self.n_free, self.n_bodies = int(n_markers), int(n_free), int(n_bodies)
+        self.marker_norm = MarkerNorm(n_markers)
         width = cfg.window * (n_markers * 4 + 5)
         layers: list[nn.Module] = []
         for _ in range(cfg.layers):
@@ -146,7 +183,7 @@ class FrameMLP(nn.Module):
         _init_head(self.head, n_free)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(-2)
+        return self.marker_norm(x).flatten(-2)
 
     def temporal(self, feats: torch.Tensor, rel: torch.Tensor) -> RawOutput:
         h = self.mlp(torch.cat([feats, rel], dim=-1).flatten(1))
@@ -154,6 +191,14 @@ class FrameMLP(nn.Module):
 
     def forward(self, x: torch.Tensor, rel: torch.Tensor) -> RawOutput:
         return self.temporal(self.frame_features(x), rel)
+
+
+def load_network_state(net: nn.Module, state: dict[str, torch.Tensor]) -> None:
+    """Load weights into ``net`` (strict); weights saved before inputs were standardised lack the
+    :class:`MarkerNorm` statistics and keep the identity ones, which is what those networks were trained with."""
+    own = net.state_dict()
+    missing = {k: own[k] for k in ("marker_norm.mean", "marker_norm.std") if k in own and k not in state}
+    net.load_state_dict({**state, **missing})
 
 
 def build_network(cfg: ModelConfig, n_markers: int, n_free: int, n_bodies: int) -> nn.Module:

@@ -13,8 +13,8 @@ from ..kinematics import OsimFK
 from .augment import Window
 from .checkpoint import LoadedCheckpoint, check_identity, identity, read_checkpoint
 from .config import NeurIKConfig
-from .frames import RootJoint, WindowInputs, marker_indices, relative_root, root_frames, to_canonical, window_inputs
-from .model import RawOutput, build_network
+from .frames import RootJoint, WindowInputs, frame_inputs, marker_indices, relative_root, window_inputs
+from .model import RawOutput, build_network, load_network_state
 from .outputs import OutputMap
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ class NeurIKSystem:
                        f"{config.model_path().name} with {config.marker_set or 'its own markers'}")
         out = ckpt.state("out")
         system = cls.build(config, out["scale_mean"], out["scale_amplitude"], fk=fk)
-        system.net.load_state_dict(ckpt.state("net"))
+        load_network_state(system.net, ckpt.state("net"))
         system.out_map.load_state_dict(out)
         system.net.eval()
         return system.to(device), ckpt
@@ -142,9 +142,7 @@ class NeurIKSystem:
         markers = markers.to(dev, torch.float32)
         present = torch.isfinite(markers).all(-1) if present is None else present.to(dev) & torch.isfinite(markers).all(-1)
         F_, T = markers.shape[0], self.config.model.window
-        origin, heading = root_frames(markers, present, self.root_idx, self.front_idx, self.back_idx)
-        clean = torch.where(present[..., None], markers, torch.zeros_like(markers))
-        x = torch.cat([to_canonical(clean, origin, heading) * present[..., None], present[..., None].float()], -1)
+        x, origin, heading = frame_inputs(markers, present, self.root_idx, self.front_idx, self.back_idx)
         feats = torch.cat([self.net.frame_features(x[i:i + 4096]) for i in range(0, F_, 4096)])
         offset = self.config.model.output_offset
         frames = torch.arange(F_, device=dev)

@@ -33,7 +33,9 @@ from .augment import Window, augment
 from .checkpoint import CheckpointMismatchError, check_identity, read_checkpoint, save_checkpoint
 from .config import NeurIKConfig
 from .data import SplitData, load_split, manifest_hash
+from .frames import frame_inputs
 from .losses import neurik_loss
+from .model import load_network_state
 from .system import NeurIKSystem
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,17 @@ def scale_bounds(train: SplitData, scaling: float) -> tuple[torch.Tensor, torch.
     mean = s.mean(0)
     amp = 1.25 * (s - mean).abs().amax(0) + scaling * s.amax(0) + 0.02
     return mean.float(), amp.float()
+
+
+def fit_input_norm(system: NeurIKSystem, train: SplitData, chunk: int = 8192) -> None:
+    """Set the network's input standardisation (:class:`~.model.MarkerNorm`) from every training frame."""
+    parts = []
+    for i in range(0, train.n_frames, chunk):
+        sl = slice(i, i + chunk)
+        x, _, _ = frame_inputs(train.markers[sl], train.present[sl], *(t.cpu() for t in
+                               (system.root_idx, system.front_idx, system.back_idx)))
+        parts.append(x)
+    system.net.marker_norm.fit(torch.cat(parts))
 
 
 def _window(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device) -> Window:
@@ -152,8 +165,10 @@ def _set_up(config: NeurIKConfig, fk, train: SplitData, val: SplitData, hashes: 
     identity = system.identity()
     if ckpt is not None:
         check_identity(ckpt, identity)
-        system.net.load_state_dict(ckpt.state("net"))
+        load_network_state(system.net, ckpt.state("net"))
         system.out_map.load_state_dict(ckpt.state("out"))
+    else:
+        fit_input_norm(system, train)
     net = system.net
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(net, device_ids=[dev.index] if dev.type == "cuda" else None)
