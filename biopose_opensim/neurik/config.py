@@ -170,18 +170,19 @@ def _asset(name: str, folder: Path) -> Path:
 
 
 #: The named configurations. ``paper``: the paper's sizes, loss weights and schedule (a GPU recipe). ``cpu``:
-#: trains on a 2-core CPU in about half an hour (every frame of a 32-frame window supervised, smaller network, the
-#: coordinate loss weighted 1.0 and lighter noise and occlusion, chosen on validation, see docs/neurik.md). ``mlp``: the
-#: per-frame baseline (±4 frames of context, no FK loss, no augmentation). ``tiny``: tests.
+#: trains on a 2-core CPU in well under an hour (every frame of a 32-frame window supervised, smaller network,
+#: batches of 8 windows, the coordinate loss weighted 1.0 and the FK losses 0.25 / 0.5, lighter noise and occlusion,
+#: no weight decay; chosen on validation, see docs/neurik.md). ``mlp``: the per-frame baseline (±4 frames of
+#: context, no FK loss, no augmentation). ``tiny``: tests.
 CONFIGS: dict[str, NeurIKConfig] = {
     "paper": NeurIKConfig(name="paper"),
     "cpu": NeurIKConfig(
         name="cpu",
         model=ModelConfig(window=32, embed_dim=16, d_model=128, heads=4, layers=2, ffn=256, dropout=0.05,
                           output="all"),
-        loss=LossConfig(coords=1.0),
+        loss=LossConfig(joints=0.25, markers=0.5, scales=0.1, coords=1.0),
         augment=AugmentConfig(noise_mm=4.0, dropout=0.2),
-        train=TrainConfig(epochs=60, batch_size=32, lr=1e-3, lr_final=2e-5, weight_decay=0.0, window_stride=8,
+        train=TrainConfig(epochs=60, batch_size=8, lr=1e-3, lr_final=2e-5, weight_decay=0.0, window_stride=8,
                           val_windows=1024)),
     "mlp": NeurIKConfig(
         name="mlp",

@@ -137,15 +137,30 @@ class NeurIK(nn.Module):
         _init_head(self.head, n_free)
 
     def frame_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(..., M, 4) canonical markers + presence of single frames -> (..., D) frame features."""
+        """(..., M, 4) canonical markers + presence of single frames -> (..., D) frame features.
+
+        Frames go through in chunks of :attr:`FRAME_CHUNK`, which bounds the per-marker temporaries (``(N, M, 3E)``
+        floats inside :func:`marker_conv`) for large batches."""
         lead = x.shape[:-2]
-        h = self.embed(self.marker_norm(x.reshape(-1, self.n_markers, 4)))  # (N, M, E), channels last
+        flat = x.reshape(-1, self.n_markers, 4)
+        n = flat.shape[0]
+        c = self.FRAME_CHUNK
+        out = self._frame_features(flat) if n <= c else torch.cat([self._frame_features(flat[i:i + c])
+                                                                     for i in range(0, n, c)])
+        return out.reshape(*lead, -1)
+
+    #: Frames per chunk in :meth:`frame_features`.
+    FRAME_CHUNK = 8192
+
+    def _frame_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, M, 4) -> (N, D)."""
+        h = self.embed(self.marker_norm(x))  # (N, M, E), channels last
         for conv in self.convs:
             h = h + nn.functional.gelu(marker_conv(h, conv.weight, conv.bias))
         # ``project`` takes the markers flattened channel-major (index e M + m): its weight is read in that order
         D, E = self.project.out_features, h.shape[-1]
         weight = self.project.weight.reshape(D, E, self.n_markers).transpose(1, 2).reshape(D, -1)
-        return nn.functional.linear(h.flatten(1), weight, self.project.bias).reshape(*lead, -1)
+        return nn.functional.linear(h.flatten(1), weight, self.project.bias)
 
     def temporal(self, feats: torch.Tensor, rel: torch.Tensor) -> RawOutput:
         """(B, T, D) frame features and (B, T, 5) relative root motion -> heads for the output frames."""

@@ -72,3 +72,16 @@ def test_weights_without_input_statistics_load_as_the_identity():
     del old["embed.weight"]
     with pytest.raises(RuntimeError, match="embed.weight"):
         load_network_state(fresh, old)
+
+
+def test_frame_features_in_chunks_equal_one_pass(monkeypatch):
+    """Large batches go through the spatial encoder in chunks of frames: the same features (float64, 1e-12)."""
+    torch.manual_seed(3)
+    net = build_network(load_config("tiny").model, 11, 5, 3).double()
+    x = torch.randn(3, 7, 11, 4, dtype=torch.float64)
+    x[..., 3] = 1.0
+    whole = net.frame_features(x)
+    monkeypatch.setattr(type(net), "FRAME_CHUNK", 4)
+    chunked = net.frame_features(x)
+    assert chunked.shape == (3, 7, net.project.out_features)
+    assert torch.allclose(chunked, whole, atol=1e-12, rtol=0)
