@@ -20,6 +20,7 @@ reuses them across overlapping windows (:meth:`NeurIK.temporal`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import torch
 from torch import nn
@@ -89,13 +90,19 @@ class MarkerNorm(nn.Module):
         self.register_buffer("std", torch.ones(n_markers, 3))
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor, min_std: float = 1e-3) -> None:
-        """Set the statistics from network inputs ``x`` (N, M, 4) (canonical xyz in metres + presence), over the
-        frames in which each marker is present; ``std`` is at least ``min_std`` metres."""
-        w = x[..., 3:4].double()
-        n = w.sum(0).clamp_min(1.0)
-        mean = (x[..., :3].double() * w).sum(0) / n
-        var = ((x[..., :3].double() - mean) ** 2 * w).sum(0) / n
+    def fit(self, x: torch.Tensor | Iterable[torch.Tensor], min_std: float = 1e-3) -> None:
+        """Set the statistics from network inputs ``x`` (N, M, 4) (canonical xyz in metres + presence), or from
+        chunks of them, over the frames in which each marker is present; ``std`` is at least ``min_std`` metres.
+        Chunks are summed one at a time (float64), so a dataset need not be in memory as one tensor."""
+        chunks = [x] if isinstance(x, torch.Tensor) else x
+        n = total = total_sq = 0.0
+        for c in chunks:
+            w = c[..., 3:4].double()
+            xyz = c[..., :3].double() * w
+            n, total, total_sq = n + w.sum(0), total + xyz.sum(0), total_sq + (xyz * xyz).sum(0)
+        n = torch.as_tensor(n, dtype=torch.float64).clamp_min(1.0)
+        mean = total / n
+        var = (total_sq / n - mean * mean).clamp_min(0.0)
         self.mean.copy_(mean.to(self.mean.dtype))
         self.std.copy_(var.sqrt().clamp_min(min_std).to(self.std.dtype))
 

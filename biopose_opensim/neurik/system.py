@@ -143,7 +143,7 @@ class NeurIKSystem:
         present = torch.isfinite(markers).all(-1) if present is None else present.to(dev) & torch.isfinite(markers).all(-1)
         F_, T = markers.shape[0], self.config.model.window
         x, origin, heading = frame_inputs(markers, present, self.root_idx, self.front_idx, self.back_idx)
-        feats = torch.cat([self.net.frame_features(x[i:i + 4096]) for i in range(0, F_, 4096)])
+        feats = self.net.frame_features(x)  # (F, D); the network bounds its own temporaries
         offset = self.config.model.output_offset
         frames = torch.arange(F_, device=dev)
         wpos = torch.arange(T, device=dev)

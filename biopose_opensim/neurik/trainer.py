@@ -66,14 +66,10 @@ def scale_bounds(train: SplitData, scaling: float) -> tuple[torch.Tensor, torch.
 
 
 def fit_input_norm(system: NeurIKSystem, train: SplitData, chunk: int = 8192) -> None:
-    """Set the network's input standardisation (:class:`~.model.MarkerNorm`) from every training frame."""
-    parts = []
-    for i in range(0, train.n_frames, chunk):
-        sl = slice(i, i + chunk)
-        x, _, _ = frame_inputs(train.markers[sl], train.present[sl], *(t.cpu() for t in
-                               (system.root_idx, system.front_idx, system.back_idx)))
-        parts.append(x)
-    system.net.marker_norm.fit(torch.cat(parts))
+    """Set the network's input standardisation (:class:`~.model.MarkerNorm`) from every training frame, in chunks."""
+    idx = [t.cpu() for t in (system.root_idx, system.front_idx, system.back_idx)]
+    system.net.marker_norm.fit(frame_inputs(train.markers[i:i + chunk], train.present[i:i + chunk], *idx)[0]
+                               for i in range(0, train.n_frames, chunk))
 
 
 def _window(system: NeurIKSystem, data: SplitData, frames: torch.Tensor, device) -> Window:
